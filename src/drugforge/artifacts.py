@@ -1,0 +1,223 @@
+"""Saved models: a directory that loads safely (no pickle) and keeps loading in later versions.
+
+Layout::
+
+    model_dir/
+      manifest.json      format version, versions of drugforge and libraries, data hash,
+                         task/targets, standardizer, sha256 of every other file
+      model.safetensors  all weights / numeric state (safetensors never executes code)
+      model.json         the model's JSON state (class name, parameters, text blobs)
+      config.json        the resolved run configuration
+      split.json         the split indices and seed used for evaluation
+      metrics.json       held-out metrics, calibration and gate result
+      report.*           the evaluation report
+
+Loading verifies every checksum, refuses unknown future format versions and unknown model
+classes, and reports any problem as one :class:`ArtifactError` line.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+import drugforge
+from drugforge.errors import ArtifactError, InputError
+from drugforge.models import model_from_state, model_state
+from drugforge.models.base import ModelState, MolecularPredictor
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+WEIGHTS = "model.safetensors"
+MODEL_JSON = "model.json"
+_LIBRARIES = ("numpy", "torch", "rdkit", "scikit-learn", "lightgbm", "safetensors", "pandas")
+
+
+@dataclass
+class LoadedModel:
+    """A model loaded from a directory, with the context it was saved with."""
+
+    model: MolecularPredictor
+    path: Path
+    manifest: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return str(self.manifest["task"])
+
+    @property
+    def target_names(self) -> list[str]:
+        return list(self.manifest["target_names"])
+
+    @property
+    def standardizer(self) -> dict[str, Any]:
+        return dict(self.manifest.get("standardizer", {}))
+
+    @property
+    def uncertainty(self) -> dict[str, Any]:
+        return dict(self.manifest.get("uncertainty", {}))
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the numeric libraries, recorded in every artifact."""
+    versions = {"python": platform.python_version(), "drugforge": drugforge.__version__}
+    for lib in _LIBRARIES:
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            versions[lib] = "not installed"
+    return versions
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _to_jsonable(obj: Any) -> Any:
+    """JSON encoder fallback for numpy scalars/arrays and paths."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_to_jsonable) + "\n")
+
+
+def save_model(
+    out_dir: str | os.PathLike[str],
+    model: MolecularPredictor,
+    *,
+    task: str,
+    target_names: list[str],
+    standardizer: dict[str, Any],
+    data_hash: str,
+    config: dict[str, Any] | None = None,
+    split: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    uncertainty: dict[str, Any] | None = None,
+    smiles_column: str | None = None,
+    extra_files: dict[str, Path] | None = None,
+    force: bool = False,
+) -> Path:
+    """Write ``model`` and its context to ``out_dir`` atomically; return the directory."""
+    out = Path(out_dir)
+    if out.exists() and not force:
+        raise InputError("output directory exists; use --force to overwrite", path=out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        state = model_state(model)
+        arrays = {k: np.ascontiguousarray(v) for k, v in state.arrays.items()}
+        # safetensors needs at least one tensor; a marker keeps the format uniform
+        arrays.setdefault("__drugforge__", np.zeros(1, dtype=np.uint8))
+        save_file(arrays, str(tmp / WEIGHTS))
+        write_json(tmp / MODEL_JSON, state.meta)
+        write_json(tmp / "config.json", config or {})
+        write_json(tmp / "split.json", split or {})
+        write_json(tmp / "metrics.json", metrics or {})
+        for name, src in (extra_files or {}).items():
+            shutil.copyfile(src, tmp / name)
+        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        for p in tmp.iterdir():
+            p.chmod(0o644)
+        manifest = {
+            "format": "drugforge-model",
+            "format_version": FORMAT_VERSION,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "model": model.name,
+            "task": task,
+            "target_names": list(target_names),
+            "smiles_column": smiles_column,
+            "standardizer": standardizer,
+            "uncertainty": uncertainty or {},
+            "data_hash": data_hash,
+            "versions": library_versions(),
+            "files": files,
+        }
+        write_json(tmp / MANIFEST, manifest)
+        (tmp / MANIFEST).chmod(0o644)
+        tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _read_json(path: Path, model_dir: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ArtifactError(f"cannot read {path.name}: {err}", path=model_dir) from None
+
+
+def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
+    """Load a saved model directory after verifying its integrity."""
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise ArtifactError("not a drugforge model directory (no such directory)", path=path)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise ArtifactError("not a drugforge model directory (manifest.json missing)", path=path)
+    manifest = _read_json(manifest_path, path)
+    if not isinstance(manifest, dict) or manifest.get("format") != "drugforge-model":
+        raise ArtifactError("manifest.json is not a drugforge model manifest", path=path)
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        made_by = manifest.get("versions", {}).get("drugforge", "?")
+        raise ArtifactError(
+            f"model format version {version} (made by drugforge {made_by}) is newer than this "
+            f"drugforge {drugforge.__version__} understands (format {FORMAT_VERSION}); upgrade",
+            path=path,
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or WEIGHTS not in files or MODEL_JSON not in files:
+        raise ArtifactError("manifest.json does not list the model files", path=path)
+    for name, expected in files.items():
+        file = path / name
+        if not file.is_file():
+            raise ArtifactError(f"file {name} listed in the manifest is missing", path=path)
+        if _sha256(file) != expected:
+            raise ArtifactError(
+                f"checksum mismatch for {name}: the model was modified after it was saved; "
+                "refusing to load it",
+                path=path,
+            )
+    meta = _read_json(path / MODEL_JSON, path)
+    try:
+        arrays = load_file(str(path / WEIGHTS))
+    except Exception as err:  # safetensors raises its own error types
+        raise ArtifactError(f"cannot read {WEIGHTS}: {err}", path=path) from None
+    arrays.pop("__drugforge__", None)
+    try:
+        model = model_from_state(ModelState(arrays=arrays, meta=meta))
+    except (KeyError, ValueError, TypeError) as err:
+        raise ArtifactError(f"incompatible model state: {err}", path=path) from None
+    config = _read_json(path / "config.json", path) if (path / "config.json").is_file() else {}
+    metrics = _read_json(path / "metrics.json", path) if (path / "metrics.json").is_file() else {}
+    return LoadedModel(model=model, path=path, manifest=manifest, config=config, metrics=metrics)

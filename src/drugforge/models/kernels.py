@@ -1,0 +1,238 @@
+"""Tanimoto kernels on fingerprints, and the small helpers the fingerprint models share.
+
+Kernels
+-------
+For non-negative vectors ``a``, ``b`` the Tanimoto (MinMax) similarity is
+``sum(min(a, b)) / sum(max(a, b))``; for 0/1 vectors this is the Jaccard index
+``a.b / (|a| + |b| - a.b)``. Both are positive semi-definite, so they serve SVMs and GPs.
+
+Everything is computed with matrix products in float32 row blocks (exact for fingerprints: the
+products are sums of small integers), returning float64:
+
+- binary: one product ``A @ B.T``;
+- integer counts: ``sum(min(a, b)) = sum_t [a >= t] . [b >= t]`` over count levels ``t``, one
+  product per level restricted to the columns that reach that level (most bits never exceed 2,
+  so the extra levels are cheap);
+- other non-negative reals: ``sum(min) = (|a| + |b| - |a - b|_1) / 2`` with ``torch.cdist(p=1)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from drugforge.featurize import Featurizer, featurize_many, get_featurizer
+from drugforge.models.base import MolLike, TaskType, as_2d_targets
+
+__all__ = [
+    "KernelKind",
+    "compact_features",
+    "featurize_X",
+    "featurizers_from_meta",
+    "featurizers_to_meta",
+    "prepare_targets",
+    "resolve_featurizers",
+    "tanimoto_binary",
+    "tanimoto_kernel",
+    "tanimoto_minmax",
+]
+
+KernelKind = Literal["auto", "binary", "minmax"]
+
+_ROW_BLOCK = 4096  # rows of A per block: bounds the temporary level masks to ~block * d floats
+
+
+def _as_f32(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"kernel inputs must be 2-D, got shape {X.shape}")
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def _check_pair(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    A, B = _as_f32(A), _as_f32(B)
+    if A.shape[1] != B.shape[1]:
+        raise ValueError(f"feature dimensions differ: {A.shape[1]} vs {B.shape[1]}")
+    return A, B
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    # Two all-zero vectors are identical: similarity 1 (keeps K PSD: an equality indicator).
+    out = np.ones_like(num, dtype=np.float64)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def tanimoto_binary(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Jaccard similarity of 0/1 rows: ``K[i, j] = a.b / (|a| + |b| - a.b)``, ``(n, m)`` float64.
+
+    Nonzero entries are treated as 1.
+    """
+    A, B = _check_pair(A, B)
+    A = (A != 0).astype(np.float32)
+    B = (B != 0).astype(np.float32)
+    nb = B.sum(axis=1, dtype=np.float64)
+    out = np.empty((A.shape[0], B.shape[0]), dtype=np.float64)
+    for s in range(0, A.shape[0], _ROW_BLOCK):
+        a = A[s : s + _ROW_BLOCK]
+        inter = (a @ B.T).astype(np.float64)
+        na = a.sum(axis=1, dtype=np.float64)
+        out[s : s + len(a)] = _ratio(inter, na[:, None] + nb[None, :] - inter)
+    return out
+
+
+def _is_integer_valued(X: np.ndarray) -> bool:
+    return bool(np.all(X == np.round(X)))
+
+
+def _sum_min_levels(a: np.ndarray, B: np.ndarray, bmax: np.ndarray) -> np.ndarray:
+    """``sum_k min(a[i,k], B[j,k])`` for non-negative integer-valued rows, by count levels."""
+    amax = a.max(axis=0) if len(a) else np.zeros(a.shape[1], np.float32)
+    reach = np.minimum(amax, bmax)  # a column contributes at level t only if both reach t
+    top = int(reach.max()) if reach.size else 0
+    inter = np.zeros((a.shape[0], B.shape[0]), dtype=np.float32)
+    for t in range(1, top + 1):
+        cols = np.flatnonzero(reach >= t)
+        if t == 1 and len(cols) > 0.5 * a.shape[1]:
+            inter += (a >= 1).astype(np.float32) @ (B >= 1).astype(np.float32).T
+        else:
+            inter += (a[:, cols] >= t).astype(np.float32) @ (B[:, cols] >= t).astype(np.float32).T
+    return inter.astype(np.float64)
+
+
+def _sum_min_cdist(a: np.ndarray, B: np.ndarray) -> np.ndarray:
+    import torch  # only for real-valued non-negative features
+
+    with torch.no_grad():
+        ta, tb = torch.from_numpy(a).double(), torch.from_numpy(B).double()
+        l1 = torch.cdist(ta, tb, p=1.0)
+        sums = ta.sum(1)[:, None] + tb.sum(1)[None, :]
+        return ((sums - l1) / 2.0).numpy()
+
+
+def tanimoto_minmax(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """MinMax (count Tanimoto) similarity ``sum(min) / sum(max)`` of non-negative rows.
+
+    Equals :func:`tanimoto_binary` on 0/1 data. ``(n, m)`` float64.
+    """
+    A, B = _check_pair(A, B)
+    if (A.size and A.min() < 0) or (B.size and B.min() < 0):
+        raise ValueError(
+            "the Tanimoto kernel needs non-negative features (fingerprints); "
+            "signed features such as rdkit2d need another model (gbm, mlp)"
+        )
+    integer = _is_integer_valued(A) and _is_integer_valued(B)
+    # Level decomposition is exact and fast for fingerprint counts (small integers).
+    bmax = B.max(axis=0) if len(B) else np.zeros(B.shape[1], np.float32)
+    integer = integer and float(bmax.max(initial=0.0)) <= 1024
+    nb = B.sum(axis=1, dtype=np.float64)
+    out = np.empty((A.shape[0], B.shape[0]), dtype=np.float64)
+    for s in range(0, A.shape[0], _ROW_BLOCK):
+        a = A[s : s + _ROW_BLOCK]
+        smin = _sum_min_levels(a, B, bmax) if integer else _sum_min_cdist(a, B)
+        na = a.sum(axis=1, dtype=np.float64)
+        smax = na[:, None] + nb[None, :] - smin
+        out[s : s + len(a)] = _ratio(smin, smax)
+    return out
+
+
+def tanimoto_kernel(A: np.ndarray, B: np.ndarray, kind: KernelKind = "auto") -> np.ndarray:
+    """Tanimoto similarity matrix between the rows of ``A`` and ``B``.
+
+    ``kind='auto'`` uses the binary formula when both inputs are 0/1 and MinMax otherwise.
+    """
+    if kind == "binary":
+        return tanimoto_binary(A, B)
+    if kind == "minmax":
+        return tanimoto_minmax(A, B)
+    if kind != "auto":
+        raise ValueError(f"unknown kernel kind {kind!r}; choose from: auto, binary, minmax")
+    A, B = _check_pair(A, B)
+    if np.isin(A, (0.0, 1.0)).all() and np.isin(B, (0.0, 1.0)).all():
+        return tanimoto_binary(A, B)
+    return tanimoto_minmax(A, B)
+
+
+# ------------------------------------------------------------------ helpers shared by the models
+def prepare_targets(y: Any, task: TaskType, n: int | None = None) -> np.ndarray:
+    """Validate targets and return them as float64 ``(n, t)`` (NaN = missing).
+
+    Classification labels must be 0/1; every task needs at least one label.
+    """
+    if task not in ("regression", "classification"):
+        raise ValueError(f"unknown task {task!r}; choose from: classification, regression")
+    Y = as_2d_targets(y)
+    if n is not None and Y.shape[0] != n:
+        raise ValueError(f"X has {n} molecules but y has {Y.shape[0]} rows")
+    if np.isinf(Y).any():
+        raise ValueError("targets contain infinite values")
+    labelled = ~np.isnan(Y)
+    empty = np.flatnonzero(~labelled.any(axis=0))
+    if empty.size:
+        raise ValueError(f"task column(s) {empty.tolist()} have no labels")
+    if task == "classification":
+        vals = Y[labelled]
+        if not np.isin(vals, (0.0, 1.0)).all():
+            raise ValueError("classification targets must be 0/1 (NaN for missing)")
+    return Y
+
+
+def resolve_featurizers(
+    featurizer: str | Sequence[str],
+    featurizer_params: dict[str, Any] | Sequence[dict[str, Any] | None] | None,
+) -> list[Featurizer]:
+    """Build featurizers from a name (or list of names) and params (a dict, or one per name)."""
+    names = [featurizer] if isinstance(featurizer, str) else list(featurizer)
+    if not names:
+        raise ValueError("featurizer must name at least one featurizer")
+    if featurizer_params is None:
+        plist: list[dict[str, Any] | None] = [None] * len(names)
+    elif isinstance(featurizer_params, dict):
+        if len(names) != 1:
+            raise ValueError("with several featurizers give featurizer_params as a list of dicts")
+        plist = [featurizer_params]
+    else:
+        plist = list(featurizer_params)
+        if len(plist) != len(names):
+            raise ValueError(
+                f"featurizer_params has {len(plist)} entries for {len(names)} featurizers"
+            )
+    return [get_featurizer(n, **(p or {})) for n, p in zip(names, plist, strict=True)]
+
+
+def featurizers_to_meta(feats: Sequence[Featurizer]) -> list[dict[str, Any]]:
+    """JSON description of the featurizers a model was fitted with."""
+    return [{"name": f.name, "params": f.params(), "dim": len(f)} for f in feats]
+
+
+def featurizers_from_meta(meta: Sequence[dict[str, Any]]) -> list[Featurizer]:
+    """Rebuild featurizers from :func:`featurizers_to_meta`, checking their dimensions."""
+    feats = [get_featurizer(m["name"], **m["params"]) for m in meta]
+    for f, m in zip(feats, meta, strict=True):
+        if "dim" in m and len(f) != int(m["dim"]):
+            raise ValueError(
+                f"featurizer {f.name!r} now has {len(f)} features, the model was fitted with "
+                f"{m['dim']} (different RDKit version?)"
+            )
+    return feats
+
+
+def featurize_X(feats: Sequence[Featurizer], X: Sequence[MolLike], n_jobs: int = 1) -> np.ndarray:
+    """Features of ``X`` (SMILES or Mols) for the given featurizers, ``(n, d)`` float32."""
+    if isinstance(X, str):
+        raise TypeError("X must be a sequence of SMILES or Mols, not a single string")
+    return featurize_many(feats, list(X), n_jobs=n_jobs)
+
+
+def compact_features(X: np.ndarray) -> np.ndarray:
+    """Smallest dtype that holds ``X`` exactly (uint8/uint16 for fingerprints), for artifacts."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.size and _is_integer_valued(X) and X.min() >= 0:
+        top = X.max()
+        if top <= np.iinfo(np.uint8).max:
+            return X.astype(np.uint8)
+        if top <= np.iinfo(np.uint16).max:
+            return X.astype(np.uint16)
+    return X

@@ -1,0 +1,40 @@
+"""Training: the one torch training loop (:mod:`drugforge.train.loop`) and model selection
+(:mod:`drugforge.train.auto`).
+
+Only the loop is re-exported here: ``models`` import it, and ``auto`` imports ``models``, so
+importing ``auto`` from this ``__init__`` would create an import cycle.
+"""
+
+from __future__ import annotations
+
+from drugforge.train.loop import (
+    BatchSource,
+    ColumnScaler,
+    ListData,
+    TensorData,
+    TrainConfig,
+    TrainHooks,
+    TrainResult,
+    fit_torch,
+    masked_bce_with_logits,
+    masked_loss,
+    masked_mse,
+    predict_torch,
+    seed_everything,
+)
+
+__all__ = [
+    "BatchSource",
+    "ColumnScaler",
+    "ListData",
+    "TensorData",
+    "TrainConfig",
+    "TrainHooks",
+    "TrainResult",
+    "fit_torch",
+    "masked_bce_with_logits",
+    "masked_loss",
+    "masked_mse",
+    "predict_torch",
+    "seed_everything",
+]

@@ -1,0 +1,116 @@
+"""``drugforge predict``: apply a saved model to every row of a file, in order.
+
+Every input row is written back with its columns, one prediction column per target (the
+probability of the positive class for classification), ``<target>_std`` and ``error`` (empty for
+good rows). A row whose molecule cannot be used keeps NaN predictions and says why.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from drugforge.artifacts import LoadedModel, load_model
+from drugforge.chem import StandardizerConfig, standardize_many
+from drugforge.data.io import read_molecules, write_table
+from drugforge.errors import DrugforgeError, InputError
+from drugforge.workflows.common import check_output_path, make_logger
+from drugforge.workflows.evaluation import apply_uncertainty
+from drugforge.workflows.progress import Progress
+
+
+@dataclass
+class PredictSummary:
+    out: Path | None
+    n_rows: int
+    n_predicted: int
+    n_failed: int
+    seconds: float
+    frame: pd.DataFrame
+
+    @property
+    def rate(self) -> float:
+        return self.n_rows / self.seconds if self.seconds > 0 else float("nan")
+
+
+def prediction_columns(loaded: LoadedModel, existing: set[str]) -> dict[str, tuple[str, str]]:
+    """Output column names per target; a clash with an input column gets a ``_pred`` suffix."""
+    names = {}
+    for target in loaded.target_names:
+        col = target if target not in existing else f"{target}_pred"
+        names[target] = (col, f"{col}_std")
+    return names
+
+
+def predict_smiles(
+    loaded: LoadedModel, smiles: list[str], *, batch_size: int = 2048, quiet: bool = True
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Predict for raw SMILES; returns (mean (n,t), std (n,t), error text per row)."""
+    n, t = len(smiles), len(loaded.target_names)
+    mean = np.full((n, t), np.nan)
+    std = np.full((n, t), np.nan)
+    config = StandardizerConfig.from_dict(loaded.standardizer)
+    clean, errors = standardize_many(smiles, config)
+    errors = list(errors)
+    ok = [i for i, s in enumerate(clean) if s is not None]
+    progress = Progress(total=len(ok), label="predict", quiet=quiet)
+    for start in range(0, len(ok), batch_size):
+        idx = ok[start : start + batch_size]
+        batch = [clean[i] for i in idx]
+        try:
+            m, s = loaded.model.predict_dist(batch)  # type: ignore[arg-type]
+            mean[idx] = m
+            std[idx] = apply_uncertainty(loaded.uncertainty, m, s)
+        except (DrugforgeError, ValueError, RuntimeError):
+            # isolate the molecule(s) that fail; the others in the batch still get predictions
+            for i, smi in zip(idx, batch):
+                try:
+                    m, s = loaded.model.predict_dist([smi])  # type: ignore[list-item]
+                    mean[i] = m[0]
+                    std[i] = apply_uncertainty(loaded.uncertainty, m, s)[0]
+                except (DrugforgeError, ValueError, RuntimeError) as err:
+                    errors[i] = f"prediction failed: {' '.join(str(err).split())}"
+        progress.update(len(idx))
+    progress.close()
+    return mean, std, errors
+
+
+def run_predict(
+    model_dir: str | Path,
+    data: str | Path,
+    out: str | Path | None,
+    *,
+    smiles_column: str | None = None,
+    force: bool = False,
+    batch_size: int = 2048,
+    quiet: bool = False,
+) -> PredictSummary:
+    log = make_logger(quiet)
+    out_path = check_output_path(out, force) if out is not None else None
+    started = time.perf_counter()
+    loaded = load_model(model_dir)
+    column = smiles_column
+    table = read_molecules(data, smiles_column=column, target_columns=[])
+    frame = table.frame.copy()
+    if len(frame) == 0:
+        raise InputError("no data rows", path=data)
+    raw = ["" if pd.isna(v) else str(v) for v in frame[table.smiles_column].tolist()]
+    mean, std, errors = predict_smiles(loaded, raw, batch_size=batch_size, quiet=quiet)
+    columns = prediction_columns(loaded, set(map(str, frame.columns)))
+    for t, target in enumerate(loaded.target_names):
+        pred_col, std_col = columns[target]
+        frame[pred_col] = mean[:, t]
+        frame[std_col] = std[:, t]
+    frame["error"] = errors
+    if out_path is not None:
+        write_table(frame, out_path, force=force)
+    seconds = time.perf_counter() - started
+    n_failed = sum(1 for e in errors if e)
+    summary = PredictSummary(out_path, len(frame), len(frame) - n_failed, n_failed, seconds, frame)
+    log(f"predicted {summary.n_predicted} of {summary.n_rows} rows ({n_failed} with errors) "
+        f"in {seconds:.1f} s ({summary.rate:.0f} rows/s)" + (f" -> {out_path}" if out_path else ""))
+    return summary

@@ -1,0 +1,306 @@
+"""``drugforge train``: read, standardize, split, fit, evaluate, gate, save.
+
+The evaluate-retrain-apply loop: the held-out evaluation is compared with the user's
+requirement (``--require``); when unmet, the next stronger configuration of the ladder is tried
+within the time budget; when still unmet, nothing is saved as accepted and the run fails.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from drugforge.artifacts import save_model, write_json
+from drugforge.chem import StandardizerConfig
+from drugforge.data.dataset import MoleculeDataset, PrepReport, prepare_dataset
+from drugforge.data.splits import Split, make_split
+from drugforge.errors import GateFailedError, InputError
+from drugforge.evaluate.gate import check_requirements, parse_requirements, validate_requirements
+from drugforge.models import MODEL_CHOICES, build_model, get_model_class
+from drugforge.models.base import MolecularPredictor
+from drugforge.train.auto import DEFAULT_POOL, AutoResult, ModelSpec, select_model
+from drugforge.workflows.common import Logger, make_logger, read_input
+from drugforge.workflows.evaluation import Evaluation, evaluate_split
+
+SplitName = str  # random | scaffold | cluster | column:NAME
+
+
+class TrainConfig(BaseModel):
+    """The resolved, validated configuration of one training run (saved beside the model)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: str
+    out: str
+    targets: list[str] = Field(default_factory=list)
+    smiles_column: str | None = None
+    task: Literal["regression", "classification"] | None = None
+    split: SplitName = "scaffold"
+    split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    model: str = "auto"
+    model_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    auto_pool: list[str] = Field(default_factory=list)
+    cv_folds: int = 5
+    require: list[str] = Field(default_factory=list)
+    budget_minutes: float = 30.0
+    max_attempts: int = 3
+    seed: int = 0
+    skip_invalid: bool = False
+    dedupe: Literal["mean", "median", "first", "none"] = "mean"
+    standardizer: dict[str, Any] = Field(default_factory=lambda: StandardizerConfig().to_dict())
+    force: bool = False
+    quiet: bool = False
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in MODEL_CHOICES:
+            raise ValueError(f"unknown model '{value}'; choose from: {', '.join(MODEL_CHOICES)}")
+        return value
+
+    @field_validator("split")
+    @classmethod
+    def _known_split(cls, value: str) -> str:
+        if value in {"random", "scaffold", "cluster"} or (
+            value.startswith("column:") and len(value) > len("column:")
+        ):
+            return value
+        raise ValueError(f"unknown split '{value}'; choose from: random, scaffold, cluster, column:NAME")
+
+    @field_validator("auto_pool")
+    @classmethod
+    def _known_pool(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name in {"auto", "ensemble"}:
+                raise ValueError(f"'{name}' cannot be a member of the auto pool")
+            get_model_class(name)  # raises with the list of choices
+        return value
+
+
+@dataclass
+class Attempt:
+    spec: ModelSpec
+    evaluation: Evaluation
+    seconds: float
+    gate: dict[str, Any] | None
+    auto: AutoResult | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.spec.describe(),
+            "spec": self.spec.to_dict(),
+            "seconds": round(self.seconds, 2),
+            "test": self.evaluation.test_metrics,
+            "gate": self.gate,
+            "auto_cv": self.auto.table() if self.auto else None,
+        }
+
+
+@dataclass
+class TrainResult:
+    out: Path | None
+    accepted: bool
+    attempts: list[Attempt] = field(default_factory=list)
+    prep: PrepReport | None = None
+
+    @property
+    def final(self) -> Attempt:
+        return self.attempts[-1]
+
+
+def _ladder(config: TrainConfig, task: str, n_train: int) -> list[str]:
+    """Configurations in order of strength; each later one is tried only if the gate fails."""
+    first = config.model
+    ladder = [first]
+    if first != "auto":
+        ladder.append("auto")
+    ladder.append("strong")
+    return ladder[: max(1, config.max_attempts)]
+
+
+def _strong_spec(task: str, pool: tuple[str, ...], seed: int) -> ModelSpec:
+    """The strongest configuration: every pool member plus extra-seed networks, averaged."""
+    members = list(pool)
+    if "mlp" in members:
+        members += ["mlp", "mlp"]
+    return ModelSpec("ensemble", {"members": members, "seed": seed})
+
+
+def _resolve(
+    choice: str,
+    config: TrainConfig,
+    train: MoleculeDataset,
+    log: Logger,
+) -> tuple[ModelSpec, AutoResult | None]:
+    task = train.task
+    pool = tuple(config.auto_pool) or None
+    if choice == "auto":
+        split_method = "scaffold" if config.split in {"scaffold", "cluster"} else "random"
+        log(f"auto: {config.cv_folds}-fold {split_method} cross-validation on the training set")
+        auto = select_model(
+            train,
+            pool=pool,
+            k=config.cv_folds,
+            seed=config.seed,
+            split_method=split_method,
+            model_params=config.model_params,
+            log=log,
+        )
+        log(f"auto: chose {auto.best.describe()}")
+        return auto.best, auto
+    if choice == "strong":
+        from drugforge.train.auto import default_pool
+
+        chosen_pool = pool or default_pool(task, len(train.smiles))  # type: ignore[arg-type]
+        return _strong_spec(task, chosen_pool, config.seed), None
+    return ModelSpec(choice, dict(config.model_params.get(choice, {}))), None
+
+
+def _build(spec: ModelSpec, task: str, config: TrainConfig) -> MolecularPredictor:
+    params = dict(spec.params)
+    if spec.name == "ensemble":
+        member_params = dict(config.model_params)
+        member_params.update(params.get("member_params") or {})
+        params["member_params"] = member_params
+    import inspect
+
+    if "seed" in inspect.signature(get_model_class(spec.name).__init__).parameters:
+        params.setdefault("seed", config.seed)
+    return build_model(spec.name, task, **params)  # type: ignore[arg-type]
+
+
+def run_train(config: TrainConfig) -> TrainResult:
+    """Run one training job as configured; raises DrugforgeError subclasses on bad input."""
+    log = make_logger(config.quiet)
+    started = time.perf_counter()
+    out = Path(config.out)
+    if out.exists() and not config.force:
+        raise InputError("output directory exists; use --force to overwrite", path=out)
+    requirements = parse_requirements(config.require) if config.require else []
+
+    table = read_input(config.data, config.smiles_column, config.targets or None)
+    dataset, prep = prepare_dataset(
+        table,
+        task=config.task,
+        skip_invalid=config.skip_invalid,
+        standardizer=StandardizerConfig.from_dict(config.standardizer),
+        dedupe=config.dedupe,
+    )
+    log(
+        f"data: {prep.n_input} rows -> {len(dataset.smiles)} molecules, "
+        f"{len(dataset.target_names)} target(s) {dataset.target_names}, task {dataset.task}"
+        + (f", {prep.n_invalid} invalid skipped" if prep.n_invalid else "")
+        + (f", {prep.n_duplicates_merged} duplicates merged" if prep.n_duplicates_merged else "")
+    )
+    validate_requirements(requirements, dataset.task, dataset.target_names)
+    split = make_split(dataset, config.split, seed=config.seed, sizes=config.split_sizes)
+    if len(split.test) == 0:
+        raise InputError(f"split '{config.split}' left no test molecules", path=config.data)
+    log(f"split: {config.split} (seed {config.seed}): train {len(split.train)}, "
+        f"val {len(split.val)}, test {len(split.test)}")
+    train_set = dataset.subset(split.train)
+
+    deadline = started + 60.0 * config.budget_minutes
+    attempts: list[Attempt] = []
+    for step, choice in enumerate(_ladder(config, dataset.task, len(split.train))):
+        if step > 0 and time.perf_counter() > deadline:
+            log(f"gate: budget of {config.budget_minutes:g} min used up; no further attempts")
+            break
+        t0 = time.perf_counter()
+        spec, auto = _resolve(choice, config, train_set, log)
+        model = _build(spec, dataset.task, config)
+        log(f"attempt {step + 1}: fitting {spec.describe()} on {len(split.train)} molecules")
+        evaluation = evaluate_split(model, dataset, split, fit=True)
+        gate = check_requirements(requirements, evaluation.test_result) if requirements else None
+        attempt = Attempt(spec, evaluation, time.perf_counter() - t0,
+                          gate.to_dict() if gate else None, auto)
+        attempts.append(attempt)
+        log(f"attempt {step + 1}: test {_fmt(evaluation.test_metrics)} ({attempt.seconds:.1f} s)")
+        if gate is None:
+            break
+        log("gate: " + gate.summary())
+        if gate.passed:
+            break
+
+    final = attempts[-1]
+    accepted = final.gate is None or bool(final.gate.get("passed"))
+    resolved = config.model_dump(mode="json")
+    metrics = {
+        "test": final.evaluation.test_metrics,
+        "test_per_task": final.evaluation.test_result.per_task,
+        "calibration": final.evaluation.calibration,
+        "validation": final.evaluation.val_metrics,
+        "gate": final.gate,
+        "attempts": [a.summary() for a in attempts],
+        "data": {"n_input": prep.n_input, "n_molecules": len(dataset.smiles),
+                 "n_invalid": prep.n_invalid, "n_duplicates_merged": prep.n_duplicates_merged},
+        "train_seconds": round(time.perf_counter() - started, 2),
+    }
+    if not accepted:
+        rejected = out.with_name(out.name + ".rejected")
+        rejected.mkdir(parents=True, exist_ok=True)
+        write_json(rejected / "metrics.json", metrics)
+        final.evaluation.write_report(rejected, title=f"REJECTED: {final.spec.describe()}")
+        raise GateFailedError(
+            f"requirement not met after {len(attempts)} attempt(s): "
+            f"{final.gate and final.gate.get('summary')}; nothing saved as accepted "
+            f"(the evaluation is in {rejected})",
+            path=config.data,
+        )
+    with _report_dir() as tmp:
+        reports = final.evaluation.write_report(tmp, title=f"drugforge model: {final.spec.describe()}")
+        saved = save_model(
+            out,
+            final.evaluation.model,
+            task=dataset.task,
+            target_names=dataset.target_names,
+            standardizer=config.standardizer,
+            data_hash=dataset.data_hash(),
+            config={**resolved, "resolved_model": final.spec.to_dict()},
+            split=split_manifest(split, dataset),
+            metrics=metrics,
+            uncertainty=final.evaluation.uncertainty,
+            smiles_column=table.smiles_column,
+            extra_files={p.name: p for p in reports.values()},
+            force=config.force,
+        )
+    log(f"saved: {saved}")
+    return TrainResult(out=saved, accepted=True, attempts=attempts, prep=prep)
+
+
+def split_manifest(split: Split, dataset: MoleculeDataset) -> dict[str, Any]:
+    """The split with the molecules it refers to, so it can be audited and reused."""
+    return {
+        **split.to_json_dict(),
+        "smiles": {
+            part: [dataset.smiles[i] for i in idx]
+            for part, idx in (("train", split.train), ("val", split.val), ("test", split.test))
+        },
+    }
+
+
+def _fmt(metrics: dict[str, float]) -> str:
+    keys = [k for k in ("rmse", "mae", "r2", "spearman", "roc_auc", "pr_auc", "cliff_rmse")
+            if k in metrics]
+    return ", ".join(f"{k} {metrics[k]:.3f}" for k in keys if np.isfinite(metrics[k]))
+
+
+class _report_dir:
+    """A temporary directory for report files that are then copied into the artifact."""
+
+    def __enter__(self) -> Path:
+        import tempfile
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="drugforge-report-")
+        return Path(self._tmp.name)
+
+    def __exit__(self, *exc: object) -> None:
+        self._tmp.cleanup()
+
+
+__all__ = ["DEFAULT_POOL", "TrainConfig", "TrainResult", "run_train"]

@@ -1,0 +1,57 @@
+"""Shared fixtures: real data read in place from ../shared/data and from installed packages."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+MOLECULENET = SHARED_DATA / "moleculenet"
+
+os.environ.setdefault("DRUGFORGE_OFFLINE", "1")  # tests never touch the network
+
+
+def moleculeace_dir() -> Path | None:
+    spec = importlib.util.find_spec("MoleculeACE")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "Data" / "benchmark_data"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def moleculenet_dir() -> Path:
+    if not MOLECULENET.is_dir():
+        pytest.skip(f"shared data not found at {MOLECULENET}")
+    return MOLECULENET
+
+
+@pytest.fixture(scope="session")
+def moleculeace_data() -> Path:
+    path = moleculeace_dir()
+    if path is None:
+        pytest.skip("MoleculeACE package data not installed (make install)")
+    return path
+
+
+@pytest.fixture()
+def esol_csv(moleculenet_dir: Path, tmp_path: Path) -> Path:
+    """200 real ESOL rows (log solubility in column ``logp``, a misnomer kept from the source)."""
+    frame = pd.read_csv(moleculenet_dir / "esol.csv").head(200)
+    path = tmp_path / "esol200.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture()
+def bbbp_csv(moleculenet_dir: Path, tmp_path: Path) -> Path:
+    """300 real BBBP rows (binary target ``p_np``), both classes present."""
+    frame = pd.read_csv(moleculenet_dir / "bbbp.csv").sample(300, random_state=0)
+    path = tmp_path / "bbbp300.csv"
+    frame.to_csv(path, index=False)
+    return path
