@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml_free_config
-
-from common import RESULTS, cached, machine, mean_sd, moleculeace_dir, moleculeace_sets, rmse, store
+from common import RESULTS, cached, machine, moleculeace_dir, moleculeace_sets, rmse, store
 
 OUT = RESULTS / "drugforge" / "moleculeace"
 CHEMPROP = RESULTS / "chemprop"

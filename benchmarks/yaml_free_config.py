@@ -18,7 +18,7 @@ def read_flat_yaml(path: Path) -> dict[str, object]:
     out: dict[str, object] = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].rstrip()
-        if not line or line.startswith(" ") or line.startswith("-") or ":" not in line:
+        if not line or line.startswith((" ", "-")) or ":" not in line:
             continue
         key, value = line.split(":", 1)
         if value.strip():

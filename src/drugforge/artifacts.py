@@ -146,7 +146,7 @@ def save_model(
         manifest = {
             "format": "drugforge-model",
             "format_version": FORMAT_VERSION,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "model": model.name,
             "task": task,
             "target_names": list(target_names),
@@ -211,7 +211,7 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
     meta = _read_json(path / MODEL_JSON, path)
     try:
         arrays = load_file(str(path / WEIGHTS))
-    except Exception as err:  # safetensors raises its own error types
+    except Exception as err:  # noqa: BLE001  (safetensors raises its own error types)
         raise ArtifactError(f"cannot read {WEIGHTS}: {err}", path=path) from None
     arrays.pop("__drugforge__", None)
     try:

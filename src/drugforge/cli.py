@@ -115,7 +115,10 @@ def _train(args: argparse.Namespace) -> int:
     for model, key, value in args.model_param:
         params.setdefault(model, {})[key] = value
     try:
-        sizes = tuple(float(x) for x in args.split_sizes.split(","))
+        parts = [float(x) for x in args.split_sizes.split(",")]
+        if len(parts) != 3:
+            raise ValueError("--split-sizes needs three fractions: train,val,test")
+        sizes = (parts[0], parts[1], parts[2])
         config = TrainConfig(
             data=args.data,
             out=args.out,

@@ -55,7 +55,8 @@ def model_from_state(state: ModelState) -> MolecularPredictor:
     """Rebuild a fitted model from its saved state (``meta['model']`` names the class)."""
     name = state.meta.get("model")
     if not isinstance(name, str):
-        raise ValueError("saved model state does not name its model class")
+        # a malformed file is a value problem for the caller, hence not TypeError
+        raise ValueError("saved model state does not name its model class")  # noqa: TRY004
     return get_model_class(name).from_state(state)
 
 

@@ -100,4 +100,4 @@ class MolecularPredictor(BaseEstimator):  # type: ignore[misc]
 
     @property
     def n_tasks(self) -> int:
-        return int(getattr(self, "n_tasks_"))
+        return int(self.n_tasks_)

@@ -47,6 +47,8 @@ from drugforge.models.svm import default_featurizer_params
 __all__ = ["TanimotoGP"]
 
 _FORMAT = 1
+#: Exact GP: the eigendecomposition takes minutes beyond ~10k molecules.
+MAX_TRAIN_ROWS = 10_000
 _LOG_S_BOUNDS = (np.log(1e-3), np.log(1e3))  # signal variance, in target variances
 _LOG_N_BOUNDS = (np.log(1e-4), np.log(10.0))  # noise variance; the floor keeps K well posed
 _PRED_BLOCK = 2048  # test rows per block when computing predictive variances
@@ -212,20 +214,26 @@ class TanimotoGP(MolecularPredictor):
         feats = self._featurizers()
         F = featurize_X(feats, X, n_jobs=self.n_jobs)  # (n, d)
         Y = prepare_targets(y, self.task, n=F.shape[0])  # (n, t)
+        if F.shape[0] > MAX_TRAIN_ROWS:
+            raise ValueError(
+                f"gp is an exact Gaussian process (O(n^3) time, O(n^2) memory); more than "
+                f"{MAX_TRAIN_ROWS} training molecules need another model (svm, gbm, mlp)"
+            )
         T = tanimoto_kernel(F, F)  # (n, n)
 
         used = np.flatnonzero((~np.isnan(Y)).any(axis=1))
         tasks: list[dict[str, Any]] = []
-        factors: list[np.ndarray | None] = []
         for j in range(Y.shape[1]):
             rows = np.flatnonzero(~np.isnan(Y[:, j]))
-            Tj = T[np.ix_(rows, rows)]
+            Tj = T if len(rows) == len(T) else T[np.ix_(rows, rows)]  # no copy when complete
             fit = (
                 self._fit_regression(Tj, Y[rows, j])
                 if self.task == "regression"
                 else (self._fit_classification(Tj, Y[rows, j]))
             )
-            factors.append(fit.pop("L"))
+            # The factor is rebuilt on demand (for std) exactly as after loading: fitted and
+            # loaded models agree bit for bit, and multi-task fits do not hold t factors.
+            del fit["L"]
             # rows are stored relative to the kept training rows
             fit["rows"] = np.searchsorted(used, rows).astype(np.int64)
             tasks.append(fit)
@@ -235,7 +243,7 @@ class TanimotoGP(MolecularPredictor):
         self.tasks_ = tasks
         self.n_tasks_ = Y.shape[1]
         self.n_features_ = F.shape[1]
-        self._factors = factors
+        self._factors: list[np.ndarray | None] = [None] * self.n_tasks_
         return self
 
     def _fit_regression(self, T: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -276,7 +284,6 @@ class TanimotoGP(MolecularPredictor):
             }
         s = float(self.signal_variance)
         if self.optimize:
-
             warm: list[np.ndarray | None] = [None]  # the last mode: a good Newton start
 
             def neg_log_ml(log_s: float) -> float:

@@ -42,6 +42,8 @@ __all__ = ["DEFAULT_FINGERPRINT", "TanimotoSVM", "fit_platt"]
 DEFAULT_FINGERPRINT: dict[str, Any] = {"radius": 2, "size": 2048, "counts": True}
 
 _FORMAT = 1
+#: Above this the n x n float64 kernel (5 GB at 25k) no longer fits comfortably in memory.
+MAX_TRAIN_ROWS = 25_000
 
 
 def default_featurizer_params(featurizer: str | Sequence[str], featurizer_params: Any) -> Any:
@@ -163,13 +165,19 @@ class TanimotoSVM(MolecularPredictor):
         feats = self._featurizers()
         F = featurize_X(feats, X, n_jobs=self.n_jobs)  # (n, d)
         Y = prepare_targets(y, self.task, n=F.shape[0])  # (n, t)
+        if F.shape[0] > MAX_TRAIN_ROWS:
+            raise ValueError(
+                f"svm keeps a dense {F.shape[0]} x {F.shape[0]} kernel matrix; more than "
+                f"{MAX_TRAIN_ROWS} training molecules need another model (gbm, mlp, mpnn)"
+            )
         K = tanimoto_kernel(F, F)  # (n, n)
 
         tasks: list[dict[str, Any]] = []
         support_rows: list[np.ndarray] = []
         for j in range(Y.shape[1]):
             rows = np.flatnonzero(~np.isnan(Y[:, j]))
-            fitted = self._fit_task(K[np.ix_(rows, rows)], Y[rows, j])
+            Kj = K if len(rows) == len(K) else K[np.ix_(rows, rows)]  # no copy when complete
+            fitted = self._fit_task(Kj, Y[rows, j])
             support_rows.append(rows[fitted.pop("support")])
             tasks.append(fitted)
 

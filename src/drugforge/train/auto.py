@@ -142,7 +142,7 @@ def select_model(
         rows.append(CVRow(spec, _score(task, metric, y, avg), [], 0.0))
         if log is not None:
             log(f"  cv {spec.describe():<28} {metric} = {rows[-1].score:.4f}  (averaged OOF)")
-    best = sorted(rows, key=sort_key)[0]
+    best = min(rows, key=sort_key)
     return AutoResult(best=best.spec, metric=metric, rows=rows)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from drugforge.data.catalog import load_dataset
 from drugforge.workflows.common import make_logger
 from drugforge.workflows.evaluate import run_evaluate
 from drugforge.workflows.predict import run_predict
@@ -46,8 +47,11 @@ def run_demo(out: str | Path = "demo-out", *, quiet: bool = False) -> dict[str, 
         quiet=quiet,
     )
     result = run_train(config)
-    log("== evaluate the saved model on the whole dataset")
-    run_evaluate(root / "model", DEMO_DATASET, out_dir=root / "evaluation", quiet=quiet)
+    log("== evaluate the saved model again, from disk, on the held-out test molecules")
+    test_file = root / "test_set.csv"
+    frame = load_dataset(DEMO_DATASET).frame
+    frame[frame["split"] == "test"].to_csv(test_file, index=False)
+    run_evaluate(root / "model", str(test_file), out_dir=root / "evaluation", quiet=quiet)
     log("== predict new molecules (one invalid on purpose)")
     new = root / "new_molecules.csv"
     pd.DataFrame({"name": list(DEMO_MOLECULES), "smiles": list(DEMO_MOLECULES.values())}).to_csv(

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from drugforge.artifacts import load_model, write_json
+from drugforge.artifacts import load_model
 from drugforge.chem import StandardizerConfig
 from drugforge.data.dataset import prepare_dataset
 from drugforge.errors import InputError

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
+from typing import Self
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -14,7 +16,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.progress import Progress as _RichProgress
-from rich.console import Console
 
 
 class Progress:
@@ -52,7 +53,7 @@ class Progress:
             self._bar.stop()
             self._bar = None
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -1,0 +1,175 @@
+"""Tox21, ESOL and FreeSolv, scaffold split, several seeds: drugforge vs Chemprop 2.3.1 side by side.
+
+For each dataset and seed, ONE split is made with drugforge's balanced scaffold splitter on the
+standardized data; the same train/val/test molecules are written to CSV and given to both tools.
+drugforge trains through its public API (``--model auto`` by default: cross-validated choice on the
+training part); Chemprop 2.3.1 trains with its defaults (``benchmarks/peers/chemprop_runner.py``).
+Both are scored by the same metric code. Predict throughput is measured on the test molecules.
+
+Usage::
+
+    python benchmarks/moleculenet.py --datasets esol,freesolv,tox21 --seeds 0,1,2,3,4
+    python benchmarks/moleculenet.py --tools drugforge          # skip the peer
+    python benchmarks/moleculenet.py --report-only
+
+Results are cached per (dataset, tool, model, seed) under ``benchmarks/results/``; reruns resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from common import RESULTS, SHARED_DATA, cached, machine, store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+
+WORK = Path(__file__).resolve().parent / "work"
+OUT = RESULTS / "drugforge" / "moleculenet"
+DATASETS = {"esol": "moleculenet/esol", "freesolv": "moleculenet/freesolv",
+            "tox21": "moleculenet/tox21"}
+
+
+def prepared(name: str) -> Any:
+    from drugforge.data.catalog import load_dataset
+    from drugforge.data.dataset import prepare_dataset
+
+    table = load_dataset(DATASETS[name], mirror=SHARED_DATA / "moleculenet")
+    dataset, _ = prepare_dataset(table, skip_invalid=True)
+    return dataset
+
+
+def split_files(name: str, dataset: Any, seed: int) -> tuple[Any, dict[str, Path]]:
+    from drugforge.data.splits import make_split
+
+    split = make_split(dataset, "scaffold", seed=seed)
+    split.assert_disjoint(len(dataset.smiles))
+    folder = WORK / name / f"scaffold_s{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for part in ("train", "val", "test"):
+        sub = dataset.subset(getattr(split, part))
+        frame = pd.DataFrame(sub.y, columns=sub.target_names)
+        frame.insert(0, "smiles", sub.smiles)
+        paths[part] = folder / f"{part}.csv"
+        frame.to_csv(paths[part], index=False)
+    return split, paths
+
+
+def score(task: str, y: np.ndarray, pred: np.ndarray, targets: list[str]) -> dict[str, float]:
+    from drugforge.evaluate.metrics import compute_metrics
+
+    return dict(compute_metrics(task, y, pred, targets).overall)
+
+
+def run_drugforge(name: str, dataset: Any, split: Any, seed: int, model_name: str) -> dict[str, Any]:
+    from drugforge.models import build_model
+    from drugforge.train.auto import select_model
+    from drugforge.workflows.evaluation import evaluate_split
+
+    path = OUT / f"{name}__{model_name}__s{seed}.json"
+    hit = cached(path)
+    if hit is not None:
+        return hit
+    t0 = time.perf_counter()
+    info: dict[str, Any] = {}
+    if model_name == "auto":
+        auto = select_model(dataset.subset(split.train), seed=seed, split_method="scaffold")
+        info = {"auto_choice": auto.best.describe(), "auto_cv": auto.table()}
+        params = dict(auto.best.params)
+        if auto.best.name == "ensemble":
+            params.setdefault("seed", seed)
+        model = build_model(auto.best.name, dataset.task, **params)
+    else:
+        model = build_model(model_name, dataset.task)
+    evaluation = evaluate_split(model, dataset, split, fit=True)
+    train_seconds = time.perf_counter() - t0
+    test = dataset.subset(split.test)
+    t1 = time.perf_counter()
+    evaluation.model.predict(test.smiles)
+    predict_seconds = time.perf_counter() - t1
+    result = {
+        "tool": "drugforge", "dataset": name, "model": model_name, "seed": seed,
+        "metrics": score(dataset.task, test.y, evaluation.test_pred, dataset.target_names),
+        "calibration": evaluation.calibration, "train_seconds": train_seconds,
+        "predict_seconds": predict_seconds, "molecules_per_second": len(test.smiles) / predict_seconds,
+        "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
+        "machine": machine(), **info,
+    }
+    store(path, result)
+    return result
+
+
+def run_chemprop(name: str, dataset: Any, paths: dict[str, Path], seed: int) -> dict[str, Any]:
+    import chemprop_runner as cr
+
+    test = pd.read_csv(paths["test"])
+    config = {"dataset": name, "split": "drugforge-scaffold", "seed": seed, "epochs": 50,
+              "train_sha": cr.file_sha256(paths["train"]), "test_sha": cr.file_sha256(paths["test"])}
+
+    def compute() -> dict[str, Any]:
+        return cr.run_chemprop(paths["train"], paths["val"], paths["test"], dataset.task,
+                               dataset.target_names, seed)
+
+    result = cr.cached(cr.result_path(f"moleculenet_{name}", "drugforge_scaffold", seed), config,
+                       compute)
+    pred = np.asarray(result["predictions"], dtype=float)
+    result["metrics"] = score(dataset.task, test[dataset.target_names].to_numpy(dtype=float), pred,
+                              dataset.target_names)
+    return result
+
+
+def summarize(rows: list[dict[str, Any]], metric: str) -> str:
+    vals = [r["metrics"][metric] for r in rows]
+    return f"{np.mean(vals):.3f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0.0:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default="esol,freesolv,tox21")
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--model", default="auto")
+    parser.add_argument("--tools", default="drugforge,chemprop")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    tools = args.tools.split(",")
+    lines = ["| dataset | metric | drugforge " + args.model + " | Chemprop 2.3.1 | seeds | "
+             "train time ratio (chemprop/drugforge) | predict mol/s drugforge | chemprop |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in args.datasets.split(","):
+        dataset = prepared(name)
+        metric = "rmse" if dataset.task == "regression" else "roc_auc"
+        df_rows, cp_rows = [], []
+        for seed in seeds:
+            split, paths = split_files(name, dataset, seed)
+            if "drugforge" in tools:
+                r = run_drugforge(name, dataset, split, seed, args.model)
+                df_rows.append(r)
+                print(f"{name} s{seed} drugforge {metric} {r['metrics'][metric]:.3f} "
+                      f"train {r['train_seconds']:.0f} s {r.get('auto_choice', '')}", flush=True)
+            if "chemprop" in tools:
+                r = run_chemprop(name, dataset, paths, seed)
+                cp_rows.append(r)
+                print(f"{name} s{seed} chemprop  {metric} {r['metrics'][metric]:.3f} "
+                      f"train {r['train_seconds']:.0f} s", flush=True)
+        df_cell = summarize(df_rows, metric) if df_rows else ""
+        cp_cell = summarize(cp_rows, metric) if cp_rows else ""
+        ratio = ""
+        if df_rows and cp_rows:
+            ratio = f"{np.mean([r['train_seconds'] for r in cp_rows]) / np.mean([r['train_seconds'] for r in df_rows]):.2f}"
+        df_rate = f"{np.mean([r['molecules_per_second'] for r in df_rows]):.0f}" if df_rows else ""
+        cp_rate = f"{np.mean([r['molecules_per_second'] for r in cp_rows]):.0f}" if cp_rows else ""
+        lines.append(f"| {name} | {metric} | {df_cell} | {cp_cell} | {len(seeds)} | {ratio} | "
+                     f"{df_rate} | {cp_rate} |")
+    table = "\n".join(lines)
+    print(table)
+    (RESULTS / f"moleculenet_table_{args.model}.md").write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
