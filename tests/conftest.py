@@ -14,6 +14,14 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 MOLECULENET = SHARED_DATA / "moleculenet"
 
 os.environ.setdefault("DRUGFORGE_OFFLINE", "1")  # tests never touch the network
+# pytest-xdist runs one worker per core: torch's own thread pool on top of that oversubscribes the
+# cores and made small trainings ~100x slower; one thread per worker is the fast setting
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
 
 
 def moleculeace_dir() -> Path | None:

@@ -43,7 +43,9 @@ class GBMModel(MolecularPredictor):
     n_estimators
         Maximum number of boosting rounds (early stopping may use fewer).
     learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda
-        The usual LightGBM knobs (``subsample`` is applied every round).
+        The usual LightGBM knobs (``subsample`` is applied every round). Defaults were chosen by
+        3-fold CV on MoleculeACE training splits: small trees on a small random share of the
+        columns suit sparse fingerprints.
     early_stopping_rounds
         Patience of early stopping when validation data is given.
     random_state
@@ -66,10 +68,10 @@ class GBMModel(MolecularPredictor):
         ),
         n_estimators: int = 1000,
         learning_rate: float = 0.05,
-        num_leaves: int = 31,
+        num_leaves: int = 15,
         min_child_samples: int = 5,
         subsample: float = 0.8,
-        colsample_bytree: float = 0.3,
+        colsample_bytree: float = 0.15,
         reg_lambda: float = 1.0,
         early_stopping_rounds: int = 100,
         random_state: int = 0,

@@ -35,6 +35,7 @@ from drugforge.featurize import Featurizer
 from drugforge.models.base import ModelState, MolecularPredictor, MolLike, TaskType
 from drugforge.models.kernels import (
     compact_features,
+    default_featurizer_params,
     featurize_X,
     featurizers_from_meta,
     featurizers_to_meta,
@@ -42,7 +43,6 @@ from drugforge.models.kernels import (
     resolve_featurizers,
     tanimoto_kernel,
 )
-from drugforge.models.svm import default_featurizer_params
 
 __all__ = ["TanimotoGP"]
 
@@ -163,7 +163,7 @@ class TanimotoGP(MolecularPredictor):
         ``'regression'`` or ``'classification'`` (binary 0/1 labels, Laplace approximation).
     featurizer, featurizer_params
         Registered featurizer name (or list, concatenated) and params; non-negative features.
-        ``'ecfp'`` without params means count ECFP4, 2048 bits.
+        ``'ecfp'`` without params means count ECFP4, 4096 bits.
     signal_variance, noise_variance
         Hyperparameters in units of the target variance: the starting point of the marginal
         likelihood fit, or the values used when ``optimize=False``. Classification uses

@@ -27,8 +27,10 @@ from drugforge.featurize import Featurizer, featurize_many, get_featurizer
 from drugforge.models.base import MolLike, TaskType, as_2d_targets
 
 __all__ = [
+    "DEFAULT_FINGERPRINT",
     "KernelKind",
     "compact_features",
+    "default_featurizer_params",
     "featurize_X",
     "featurizers_from_meta",
     "featurizers_to_meta",
@@ -40,6 +42,11 @@ __all__ = [
 ]
 
 KernelKind = Literal["auto", "binary", "minmax"]
+
+#: Fingerprint of the kernel models when ``featurizer='ecfp'`` comes without params: count
+#: ECFP4 folded to 4096 bits was the most accurate setting for the Tanimoto SVM and GP in 5-fold
+#: CV on the 30 MoleculeACE training sets (counts beat bits; fewer bit collisions than 2048).
+DEFAULT_FINGERPRINT: dict[str, Any] = {"radius": 2, "size": 4096, "counts": True}
 
 _ROW_BLOCK = 4096  # rows of A per block: bounds the temporary level masks to ~block * d floats
 
@@ -177,6 +184,13 @@ def prepare_targets(y: Any, task: TaskType, n: int | None = None) -> np.ndarray:
         if not np.isin(vals, (0.0, 1.0)).all():
             raise ValueError("classification targets must be 0/1 (NaN for missing)")
     return Y
+
+
+def default_featurizer_params(featurizer: str | Sequence[str], featurizer_params: Any) -> Any:
+    """``featurizer_params``, or :data:`DEFAULT_FINGERPRINT` for ``'ecfp'`` given without params."""
+    if featurizer_params is None and featurizer == "ecfp":
+        return dict(DEFAULT_FINGERPRINT)
+    return featurizer_params
 
 
 def resolve_featurizers(

@@ -26,7 +26,9 @@ from sklearn.svm import SVC, SVR
 from drugforge.featurize import Featurizer
 from drugforge.models.base import ModelState, MolecularPredictor, MolLike, TaskType
 from drugforge.models.kernels import (
+    DEFAULT_FINGERPRINT,
     compact_features,
+    default_featurizer_params,
     featurize_X,
     featurizers_from_meta,
     featurizers_to_meta,
@@ -37,20 +39,9 @@ from drugforge.models.kernels import (
 
 __all__ = ["DEFAULT_FINGERPRINT", "TanimotoSVM", "fit_platt"]
 
-#: Fingerprint used when ``featurizer='ecfp'`` and no ``featurizer_params`` are given: count
-#: ECFP4 folded to 2048 bits was the most accurate setting on MoleculeACE (benchmarks/).
-DEFAULT_FINGERPRINT: dict[str, Any] = {"radius": 2, "size": 2048, "counts": True}
-
 _FORMAT = 1
 #: Above this the n x n float64 kernel (5 GB at 25k) no longer fits comfortably in memory.
 MAX_TRAIN_ROWS = 25_000
-
-
-def default_featurizer_params(featurizer: str | Sequence[str], featurizer_params: Any) -> Any:
-    """The fingerprint defaults of the kernel models for ``featurizer='ecfp'`` without params."""
-    if featurizer_params is None and featurizer == "ecfp":
-        return dict(DEFAULT_FINGERPRINT)
-    return featurizer_params
 
 
 def fit_platt(f: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -98,7 +89,7 @@ class TanimotoSVM(MolecularPredictor):
         ``'regression'`` or ``'classification'`` (0/1 labels).
     featurizer, featurizer_params
         Registered featurizer name (or list of names, concatenated) and its params. Features must
-        be non-negative (fingerprints). ``'ecfp'`` without params means count ECFP4, 2048 bits.
+        be non-negative (fingerprints). ``'ecfp'`` without params means count ECFP4, 4096 bits.
     C
         SVM regularization (larger = less regularized). Targets are standardized, so the same C
         suits any unit.
