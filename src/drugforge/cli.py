@@ -54,7 +54,8 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model-param", action="append", default=[], type=_model_param,
                        metavar="MODEL.PARAM=VALUE", help="e.g. svm.C=10, mlp.hidden=[512,128]")
     train.add_argument("--auto-pool", default=None,
-                       help="comma-separated candidates for --model auto (default: svm,gp,gbm,mlp)")
+                       help="comma-separated candidates for --model auto (default: svm,gp,gbm "
+                       "for regression; svm,gbm,mlp for classification)")
     train.add_argument("--cv-folds", type=int, default=5)
     train.add_argument("--require", action="append", default=[], metavar="EXPR",
                        help='acceptance requirement on the held-out test set, e.g. "rmse<=0.7"')

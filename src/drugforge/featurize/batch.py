@@ -203,29 +203,37 @@ def _invalid(item: Any, position: int) -> InvalidSmilesError:
     return InvalidSmilesError(f"invalid {text} at position {position}")
 
 
+class _InvalidAt(Exception):
+    """Internal: the entry at ``index`` (within the computed list) is not a valid molecule."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+def _checked(result: tuple[np.ndarray, int], offset: int = 0) -> np.ndarray:
+    rows, bad = result
+    if bad >= 0:
+        raise _InvalidAt(offset + bad)
+    return rows
+
+
 def _compute(featurizer: Featurizer, items: list[Any], n_jobs: int) -> np.ndarray:
-    """Featurize ``items`` (positions known to the caller), raising on the first invalid one."""
+    """Featurize ``items``; raises :class:`_InvalidAt` for the first invalid one."""
     n = len(items)
     jobs = _resolve_jobs(n_jobs)
-    if jobs > 1 and n >= PARALLEL_MIN_ITEMS:
-        t0 = time.perf_counter()
-        head, bad = _featurize_items(featurizer, items[:_PROBE])
-        if bad >= 0:
-            raise IndexError(bad)
-        per_item = (time.perf_counter() - t0) / max(1, len(head))
-        if per_item * (n - len(head)) >= PARALLEL_MIN_SECONDS:
-            tail, bad = _featurize_parallel(featurizer, items[len(head) :], jobs)
-            if bad >= 0:
-                raise IndexError(len(head) + bad)
-            return np.concatenate([head, tail], axis=0)
-        tail, bad = _featurize_items(featurizer, items[len(head) :])
-        if bad >= 0:
-            raise IndexError(len(head) + bad)
-        return np.concatenate([head, tail], axis=0)
-    rows, bad = _featurize_items(featurizer, items)
-    if bad >= 0:
-        raise IndexError(bad)
-    return rows
+    if jobs == 1 or n < PARALLEL_MIN_ITEMS:
+        return _checked(_featurize_items(featurizer, items))
+    # Time a probe serially: only slow featurizers (descriptors) repay starting workers.
+    t0 = time.perf_counter()
+    head = _checked(_featurize_items(featurizer, items[:_PROBE]))
+    per_item = (time.perf_counter() - t0) / max(1, len(head))
+    rest = items[len(head) :]
+    if per_item * len(rest) >= PARALLEL_MIN_SECONDS:
+        tail = _checked(_featurize_parallel(featurizer, rest, jobs), offset=len(head))
+    else:
+        tail = _checked(_featurize_items(featurizer, rest), offset=len(head))
+    return np.concatenate([head, tail], axis=0)
 
 
 # -------------------------------------------------------------------------------------- public
@@ -291,8 +299,8 @@ def featurize(
         todo = [items[i] for i in miss_positions]
         try:
             rows = _compute(feat, todo, n_jobs)
-        except IndexError as err:  # first invalid entry among the misses
-            pos = miss_positions[int(err.args[0])]
+        except _InvalidAt as err:  # first invalid entry among the misses
+            pos = miss_positions[err.index]
             raise _invalid(items[pos], pos + 1) from None
         if bad_type >= 0:  # every entry before it is valid: it is the first bad one
             raise _invalid(items[bad_type], bad_type + 1)
