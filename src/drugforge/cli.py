@@ -57,6 +57,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="comma-separated candidates for --model auto (default: svm,gp,gbm "
                        "for regression; svm,gbm,mlp for classification)")
     train.add_argument("--cv-folds", type=int, default=5)
+    train.add_argument("--search", type=int, default=0, metavar="N",
+                       help="hyperparameter search: N configurations (defaults included) "
+                       "scored by cross-validation on the training set")
     train.add_argument("--require", action="append", default=[], metavar="EXPR",
                        help='acceptance requirement on the held-out test set, e.g. "rmse<=0.7"')
     train.add_argument("--budget-minutes", type=float, default=30.0,
@@ -132,6 +135,7 @@ def _train(args: argparse.Namespace) -> int:
             model_params=params,
             auto_pool=[p for p in (args.auto_pool or "").split(",") if p],
             cv_folds=args.cv_folds,
+            search=args.search,
             require=args.require,
             budget_minutes=args.budget_minutes,
             max_attempts=args.max_attempts,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from drugforge.data.dataset import MoleculeDataset
-from drugforge.data.splits import kfold
+from drugforge.data.splits import Split, kfold
 from drugforge.evaluate.metrics import METRIC_DIRECTIONS, compute_metrics, primary_metric
 from drugforge.models import build_model, get_model_class
 from drugforge.models.base import TaskType
@@ -111,23 +111,10 @@ def select_model(
         params = dict((model_params or {}).get(name, {}))
         if "seed" in _init_params(name):
             params.setdefault("seed", seed)
-        start = time.perf_counter()
-        pred = np.full(y.shape, np.nan)
-        fold_scores = []
-        for fold in folds:
-            tr = train.subset(fold.train)
-            model = build_model(name, task, **params)
-            if len(fold.val):
-                va = train.subset(fold.val)
-                model.fit(tr.smiles, tr.y, va.smiles, va.y)
-            else:
-                model.fit(tr.smiles, tr.y)
-            fold_pred = model.predict(train.subset(fold.test).smiles)
-            pred[fold.test] = fold_pred
-            fold_scores.append(_score(task, metric, y[fold.test], fold_pred))
-        seconds = time.perf_counter() - start
+        spec = ModelSpec(name, params)
+        pred, fold_scores, seconds = cross_validate(train, spec, folds, metric)
         oof[name] = pred
-        row = CVRow(ModelSpec(name, params), _score(task, metric, y, pred), fold_scores, seconds)
+        row = CVRow(spec, _score(task, metric, y, pred), fold_scores, seconds)
         rows.append(row)
         if log is not None:
             log(f"  cv {row.spec.describe():<28} {metric} = {row.score:.4f}  ({seconds:.1f} s)")
@@ -149,6 +136,37 @@ def select_model(
             log(f"  cv {spec.describe():<28} {metric} = {rows[-1].score:.4f}  (averaged OOF)")
     best = min(rows, key=sort_key)
     return AutoResult(best=best.spec, metric=metric, rows=rows)
+
+
+def cross_validate(
+    train: MoleculeDataset, spec: ModelSpec, folds: list[Split], metric: str
+) -> tuple[np.ndarray, list[float], float]:
+    """Out-of-fold predictions of ``spec`` over ``folds``, the per-fold scores and the seconds."""
+    task: TaskType = train.task  # type: ignore[assignment]
+    start = time.perf_counter()
+    pred = np.full(train.y.shape, np.nan)
+    fold_scores = []
+    for fold in folds:
+        tr = train.subset(fold.train)
+        model = build_model(spec.name, task, **spec.params)
+        if len(fold.val):
+            va = train.subset(fold.val)
+            model.fit(tr.smiles, tr.y, va.smiles, va.y)
+        else:
+            model.fit(tr.smiles, tr.y)
+        fold_pred = model.predict(train.subset(fold.test).smiles)
+        pred[fold.test] = fold_pred
+        fold_scores.append(_score(task, metric, train.y[fold.test], fold_pred))
+    return pred, fold_scores, time.perf_counter() - start
+
+
+def better(metric: str, a: float, b: float) -> bool:
+    """Is score ``a`` better than ``b`` for ``metric``? (NaN is never better.)"""
+    if not np.isfinite(a):
+        return False
+    if not np.isfinite(b):
+        return True
+    return a > b if METRIC_DIRECTIONS[metric] == "higher" else a < b
 
 
 def _init_params(name: str) -> set[str]:

@@ -46,6 +46,7 @@ class TrainConfig(BaseModel):
     model_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     auto_pool: list[str] = Field(default_factory=list)
     cv_folds: int = 5
+    search: int = Field(default=0, ge=0)  # random-search trials per model (0: defaults)
     require: list[str] = Field(default_factory=list)
     budget_minutes: float = 30.0
     max_attempts: int = 3
@@ -140,7 +141,7 @@ def _resolve(
     task = train.task
     pool = tuple(config.auto_pool) or None
     if choice == "auto":
-        split_method = "scaffold" if config.split in {"scaffold", "cluster"} else "random"
+        split_method = _cv_method(config)
         log(f"auto: {config.cv_folds}-fold {split_method} cross-validation on the training set")
         auto = select_model(
             train,
@@ -158,7 +159,23 @@ def _resolve(
 
         chosen_pool = pool or default_pool(task, len(train.smiles))  # type: ignore[arg-type]
         return _strong_spec(task, chosen_pool, config.seed), None
-    return ModelSpec(choice, dict(config.model_params.get(choice, {}))), None
+    spec = ModelSpec(choice, dict(config.model_params.get(choice, {})))
+    if config.search > 0 and choice != "ensemble":
+        from drugforge.train.search import search_hyperparameters
+
+        log(f"search: {config.search} configurations of {choice}, "
+            f"{config.cv_folds}-fold cross-validation on the training set")
+        found = search_hyperparameters(
+            train, choice, n_trials=config.search, base_params=spec.params, k=config.cv_folds,
+            seed=config.seed, split_method=_cv_method(config), log=log,
+        )
+        spec = found.best
+    return spec, None
+
+
+def _cv_method(config: TrainConfig) -> str:
+    """Cross-validation mirrors the held-out split: scaffold folds for scaffold/cluster splits."""
+    return "scaffold" if config.split in {"scaffold", "cluster"} else "random"
 
 
 def _build(spec: ModelSpec, task: str, config: TrainConfig) -> MolecularPredictor:
