@@ -13,7 +13,7 @@ from safetensors.numpy import load, save
 from sklearn.base import clone
 from sklearn.svm import SVC, SVR
 
-from drugforge.featurize import featurize, get_featurizer
+from drugforge.featurize import featurize, featurize_many, get_featurizer
 from drugforge.models.base import ModelState, MolecularPredictor
 from drugforge.models.gbm import GBMModel
 from drugforge.models.gp import TanimotoGP, fit_gp_hyperparameters
@@ -256,8 +256,8 @@ def test_can_fit_real_molecules(name: str, params: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- svm details
 def test_svm_manual_prediction_equals_sklearn() -> None:
     model = TanimotoSVM(C=3.0, epsilon=0.05).fit(SMILES[:20], LOGP[:20])
-    F = featurize(model.featurizers_[0], SMILES[:20])
-    Ft = featurize(model.featurizers_[0], SMILES[20:])
+    F = featurize_many(model.featurizers_, SMILES[:20])
+    Ft = featurize_many(model.featurizers_, SMILES[20:])
     mu, sd = LOGP[:20].mean(), LOGP[:20].std()
     ref = SVR(kernel="precomputed", C=3.0, epsilon=0.05).fit(
         tanimoto_kernel(F, F), (LOGP[:20] - mu) / sd
@@ -272,7 +272,7 @@ def test_svm_manual_prediction_equals_sklearn() -> None:
 
 def test_svm_classifier_decision_equals_sklearn() -> None:
     model = TanimotoSVM(task="classification", C=2.0).fit(SMILES, LABELS)
-    F = featurize(model.featurizers_[0], SMILES)
+    F = featurize_many(model.featurizers_, SMILES)
     ref = SVC(kernel="precomputed", C=2.0).fit(tanimoto_kernel(F, F), LABELS.astype(int))
     np.testing.assert_allclose(
         model.decision_function(SMILES)[:, 0],
@@ -342,3 +342,14 @@ def test_gbm_default_uses_descriptors() -> None:
     assert len(names) == 2048 + len(get_featurizer("rdkit2d")) and "MolWt" in names
     meta = json.loads(json.dumps(model.get_state().meta))
     assert GBMModel.from_state(ModelState(meta=meta)).predict(SMILES[:3]).shape == (3, 1)
+
+
+def test_kernel_models_default_features() -> None:
+    for cls in (TanimotoSVM, TanimotoGP):
+        model = cls().fit(SMILES[:8], LOGP[:8])
+        assert [(f.name, len(f)) for f in model.featurizers_] == [("ecfp", 4096), ("fcfp", 2048)]
+        assert model.featurizers_[0].params()["counts"] is True
+        single = cls(featurizer="ecfp").fit(SMILES[:8], LOGP[:8])
+        assert [f.params() for f in single.featurizers_] == [
+            {"radius": 2, "size": 4096, "counts": True, "features": False}
+        ]

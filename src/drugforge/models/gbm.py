@@ -25,9 +25,15 @@ from drugforge.models.kernels import (
     resolve_featurizers,
 )
 
-__all__ = ["GBMModel"]
+__all__ = ["GBM_FEATURIZER_DEFAULTS", "GBMModel"]
 
 _FORMAT = 1
+
+#: Params for a featurizer named without params: count ECFP4, 2048 bits (trees pick single bits,
+#: so more bits mostly add columns to sample).
+GBM_FEATURIZER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ecfp": {"radius": 2, "size": 2048, "counts": True},
+}
 
 
 class GBMModel(MolecularPredictor):
@@ -39,7 +45,8 @@ class GBMModel(MolecularPredictor):
         ``'regression'`` or ``'classification'`` (0/1 labels).
     featurizer, featurizer_params
         Registered featurizer name or list of names (features concatenated) and their params (a
-        dict, or a list with one dict/None per name). Default: count ECFP4 (2048) + rdkit2d.
+        dict, or a list with one dict/None per name). Default: count ECFP4 (2048 bits) + rdkit2d;
+        ``'ecfp'`` named without params means count ECFP4, 2048 bits.
     n_estimators
         Maximum number of boosting rounds (early stopping may use fewer).
     learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda
@@ -62,10 +69,7 @@ class GBMModel(MolecularPredictor):
         self,
         task: TaskType = "regression",
         featurizer: str | Sequence[str] = ("ecfp", "rdkit2d"),
-        featurizer_params: dict[str, Any] | Sequence[dict[str, Any] | None] | None = (
-            {"radius": 2, "size": 2048, "counts": True},
-            None,
-        ),
+        featurizer_params: dict[str, Any] | Sequence[dict[str, Any] | None] | None = None,
         n_estimators: int = 1000,
         learning_rate: float = 0.05,
         num_leaves: int = 15,
@@ -92,7 +96,9 @@ class GBMModel(MolecularPredictor):
         self.n_jobs = n_jobs
 
     def _featurizers(self) -> list[Featurizer]:
-        return resolve_featurizers(self.featurizer, self.featurizer_params)
+        return resolve_featurizers(
+            self.featurizer, self.featurizer_params, defaults=GBM_FEATURIZER_DEFAULTS
+        )
 
     def _lgb_params(self) -> dict[str, Any]:
         regression = self.task == "regression"

@@ -34,8 +34,9 @@ from scipy.optimize import minimize, minimize_scalar
 from drugforge.featurize import Featurizer
 from drugforge.models.base import ModelState, MolecularPredictor, MolLike, TaskType
 from drugforge.models.kernels import (
+    KERNEL_FEATURIZER,
+    KERNEL_FEATURIZER_DEFAULTS,
     compact_features,
-    default_featurizer_params,
     featurize_X,
     featurizers_from_meta,
     featurizers_to_meta,
@@ -163,7 +164,9 @@ class TanimotoGP(MolecularPredictor):
         ``'regression'`` or ``'classification'`` (binary 0/1 labels, Laplace approximation).
     featurizer, featurizer_params
         Registered featurizer name (or list, concatenated) and params; non-negative features.
-        ``'ecfp'`` without params means count ECFP4, 4096 bits.
+        Default: count ECFP4 (4096 bits) next to count FCFP4
+        (2048 bits); a featurizer named without params gets these kernel defaults (``'ecfp'``
+        alone: count ECFP4, 4096 bits).
     signal_variance, noise_variance
         Hyperparameters in units of the target variance: the starting point of the marginal
         likelihood fit, or the values used when ``optimize=False``. Classification uses
@@ -180,7 +183,7 @@ class TanimotoGP(MolecularPredictor):
     def __init__(
         self,
         task: TaskType = "regression",
-        featurizer: str | Sequence[str] = "ecfp",
+        featurizer: str | Sequence[str] = KERNEL_FEATURIZER,
         featurizer_params: dict[str, Any] | Sequence[dict[str, Any] | None] | None = None,
         signal_variance: float = 1.0,
         noise_variance: float = 0.1,
@@ -198,7 +201,7 @@ class TanimotoGP(MolecularPredictor):
     # ------------------------------------------------------------------------------ fitting
     def _featurizers(self) -> list[Featurizer]:
         return resolve_featurizers(
-            self.featurizer, default_featurizer_params(self.featurizer, self.featurizer_params)
+            self.featurizer, self.featurizer_params, defaults=KERNEL_FEATURIZER_DEFAULTS
         )
 
     def fit(

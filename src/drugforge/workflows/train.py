@@ -186,8 +186,11 @@ def _build(spec: ModelSpec, task: str, config: TrainConfig) -> MolecularPredicto
         params["member_params"] = member_params
     import inspect
 
-    if "seed" in inspect.signature(get_model_class(spec.name).__init__).parameters:
+    accepted = inspect.signature(get_model_class(spec.name).__init__).parameters
+    if "seed" in accepted:
         params.setdefault("seed", config.seed)
+    if "quiet" in accepted:  # the networks show epochs, loss, rate and ETA unless --quiet
+        params.setdefault("quiet", config.quiet)
     return build_model(spec.name, task, **params)  # type: ignore[arg-type]
 
 
