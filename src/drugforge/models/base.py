@@ -52,6 +52,15 @@ def as_smiles(X: Sequence[MolLike]) -> list[str]:
     return out
 
 
+def check_state_format(meta: dict[str, Any], name: str, fmt: int) -> None:
+    """Refuse a saved state that belongs to another model class or state format version."""
+    if meta.get("model") != name or int(meta.get("format", -1)) != fmt:
+        raise ValueError(
+            f"state is not a {name} model of format {fmt} "
+            f"(got model={meta.get('model')!r}, format={meta.get('format')!r})"
+        )
+
+
 class MolecularPredictor(BaseEstimator):  # type: ignore[misc]
     """Base class: subclasses implement ``fit``, ``predict_dist``, ``get_state``, ``from_state``."""
 

@@ -16,7 +16,13 @@ import lightgbm as lgb
 import numpy as np
 
 from drugforge.featurize import Featurizer
-from drugforge.models.base import ModelState, MolecularPredictor, MolLike, TaskType
+from drugforge.models.base import (
+    ModelState,
+    MolecularPredictor,
+    MolLike,
+    TaskType,
+    check_state_format,
+)
 from drugforge.models.kernels import (
     featurize_X,
     featurizers_from_meta,
@@ -238,11 +244,7 @@ class GBMModel(MolecularPredictor):
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
         meta = state.meta
-        if meta.get("model") != cls.name or int(meta.get("format", -1)) != _FORMAT:
-            raise ValueError(
-                f"state is not a {cls.name} model of format {_FORMAT} "
-                f"(got model={meta.get('model')!r}, format={meta.get('format')!r})"
-            )
+        check_state_format(meta, cls.name, _FORMAT)
         model = cls(**meta["params"])
         model.featurizers_ = featurizers_from_meta(meta["featurizers"])
         model.n_tasks_ = int(meta["n_tasks"])

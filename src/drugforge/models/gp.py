@@ -32,7 +32,13 @@ import scipy.linalg as sla
 from scipy.optimize import minimize, minimize_scalar
 
 from drugforge.featurize import Featurizer
-from drugforge.models.base import ModelState, MolecularPredictor, MolLike, TaskType
+from drugforge.models.base import (
+    ModelState,
+    MolecularPredictor,
+    MolLike,
+    TaskType,
+    check_state_format,
+)
 from drugforge.models.kernels import (
     KERNEL_FEATURIZER,
     KERNEL_FEATURIZER_DEFAULTS,
@@ -428,11 +434,7 @@ class TanimotoGP(MolecularPredictor):
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
         meta = state.meta
-        if meta.get("model") != cls.name or int(meta.get("format", -1)) != _FORMAT:
-            raise ValueError(
-                f"state is not a {cls.name} model of format {_FORMAT} "
-                f"(got model={meta.get('model')!r}, format={meta.get('format')!r})"
-            )
+        check_state_format(meta, cls.name, _FORMAT)
         model = cls(**meta["params"])
         model.featurizers_ = featurizers_from_meta(meta["featurizers"])
         model.train_features_ = np.asarray(state.arrays["train_features"], dtype=np.float32)

@@ -25,7 +25,13 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC, SVR
 
 from drugforge.featurize import Featurizer
-from drugforge.models.base import ModelState, MolecularPredictor, MolLike, TaskType
+from drugforge.models.base import (
+    ModelState,
+    MolecularPredictor,
+    MolLike,
+    TaskType,
+    check_state_format,
+)
 from drugforge.models.kernels import (
     DEFAULT_FINGERPRINT,
     KERNEL_FEATURIZER,
@@ -314,11 +320,7 @@ class TanimotoSVM(MolecularPredictor):
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
         meta = state.meta
-        if meta.get("model") != cls.name or int(meta.get("format", -1)) != _FORMAT:
-            raise ValueError(
-                f"state is not a {cls.name} model of format {_FORMAT} "
-                f"(got model={meta.get('model')!r}, format={meta.get('format')!r})"
-            )
+        check_state_format(meta, cls.name, _FORMAT)
         model = cls(**meta["params"])
         model.featurizers_ = featurizers_from_meta(meta["featurizers"])
         model.support_features_ = np.asarray(state.arrays["support_features"], dtype=np.float32)
