@@ -216,3 +216,17 @@ def test_console_script_runs() -> None:
     proc = subprocess.run([sys.executable, "-m", "drugforge", "models"], capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0 and "mpnn" in proc.stdout and "auto" in proc.stdout
+
+
+def test_gate_escalates_to_the_next_configuration(esol_csv: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m"
+    code, _, err = run(["train", str(esol_csv), "--target", "logp", "--model", "svm",
+                        "--require", "rmse<=0.01", "--max-attempts", "2", "--auto-pool", "svm,gp",
+                        "--cv-folds", "3", "--out", str(out)], capsys)
+    assert code == 3
+    assert "attempt 1" in err and "attempt 2" in err and "auto: chose" in err
+    metrics = json.loads((tmp_path / "m.rejected" / "metrics.json").read_text())
+    assert [a["model"] for a in metrics["attempts"]][0] == "svm"
+    assert len(metrics["attempts"]) == 2 and metrics["attempts"][1]["auto_cv"]
+    assert not out.exists()

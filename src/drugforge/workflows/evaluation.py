@@ -79,7 +79,9 @@ class Evaluation:
     def test_metrics(self) -> dict[str, float]:
         return dict(self.test_result.overall)
 
-    def write_report(self, out_dir: Path, *, title: str) -> dict[str, Path]:
+    def write_report(
+        self, out_dir: Path, *, title: str, gate: dict[str, Any] | None = None
+    ) -> dict[str, Path]:
         test = self.dataset.subset(self.split.test)
         return write_report(
             out_dir,
@@ -91,7 +93,7 @@ class Evaluation:
             y_std=self.test_std,
             metrics=self.test_result.to_dict(),
             calibration=self.calibration,
-            gate=None,
+            gate=gate,
         )
 
 

@@ -125,10 +125,10 @@ def _ladder(config: TrainConfig, task: str, n_train: int) -> list[str]:
 
 
 def _strong_spec(task: str, pool: tuple[str, ...], seed: int) -> ModelSpec:
-    """The strongest configuration: every pool member plus extra-seed networks, averaged."""
-    members = list(pool)
-    if "mlp" in members:
-        members += ["mlp", "mlp"]
+    """The strongest configuration: every pool member, three seeds of the fingerprint network
+    and the message-passing network, averaged (the members differ in seed and in representation).
+    """
+    members = [name for name in pool if name not in {"mlp", "mpnn"}] + ["mlp"] * 3 + ["mpnn"]
     return ModelSpec("ensemble", {"members": members, "seed": seed})
 
 
@@ -233,6 +233,9 @@ def run_train(config: TrainConfig) -> TrainResult:
             break
         t0 = time.perf_counter()
         spec, auto = _resolve(choice, config, train_set, log)
+        if attempts and spec.to_dict() == attempts[-1].spec.to_dict():
+            log(f"attempt {step + 1}: {spec.describe()} was just tried; moving on")
+            continue
         model = _build(spec, dataset.task, config)
         log(f"attempt {step + 1}: fitting {spec.describe()} on {len(split.train)} molecules")
         evaluation = evaluate_split(model, dataset, split, fit=True)
@@ -265,7 +268,9 @@ def run_train(config: TrainConfig) -> TrainResult:
         rejected = out.with_name(out.name + ".rejected")
         rejected.mkdir(parents=True, exist_ok=True)
         write_json(rejected / "metrics.json", metrics)
-        final.evaluation.write_report(rejected, title=f"REJECTED: {final.spec.describe()}")
+        final.evaluation.write_report(
+            rejected, title=f"REJECTED: {final.spec.describe()}", gate=final.gate
+        )
         raise GateFailedError(
             f"requirement not met after {len(attempts)} attempt(s): "
             f"{final.gate and final.gate.get('summary')}; nothing saved as accepted "
@@ -273,7 +278,9 @@ def run_train(config: TrainConfig) -> TrainResult:
             path=config.data,
         )
     with _report_dir() as tmp:
-        reports = final.evaluation.write_report(tmp, title=f"drugforge model: {final.spec.describe()}")
+        reports = final.evaluation.write_report(
+            tmp, title=f"drugforge model: {final.spec.describe()}", gate=final.gate
+        )
         saved = save_model(
             out,
             final.evaluation.model,
