@@ -222,7 +222,8 @@ def test_gate_escalates_to_the_next_configuration(esol_csv: Path, tmp_path: Path
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "m"
     code, _, err = run(["train", str(esol_csv), "--target", "logp", "--model", "svm",
-                        "--require", "rmse<=0.01", "--max-attempts", "2", "--auto-pool", "svm,gp",
+                        "--require", "rmse<=0.01", "--max-attempts", "2", "--auto-pool", "gp,gbm",
+                        "--model-param", "gbm.n_estimators=50",
                         "--cv-folds", "3", "--out", str(out)], capsys)
     assert code == 3
     assert "attempt 1" in err and "attempt 2" in err and "auto: chose" in err
