@@ -7,7 +7,7 @@ this script never tunes on test.
 
     python benchmarks/dev_moleculeace_quick.py                      # all 30 sets, svm gp gbm
     python benchmarks/dev_moleculeace_quick.py --models svm --limit 5
-    python benchmarks/dev_moleculeace_quick.py --json results.json
+    python benchmarks/dev_moleculeace_quick.py --json results.json [--resume]
 
 The MoleculeACE package's ``__init__`` is broken, so its data folder is located without importing
 it.
@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         help='JSON {"svm": {...}, "gp": {...}} constructor overrides (for ablations)',
     )
     ap.add_argument("--json", default="", help="write per-set results to this JSON file")
+    ap.add_argument(
+        "--resume", action="store_true", help="keep the sets already in --json, run the rest"
+    )
     args = ap.parse_args(argv)
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -99,8 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         sets = sets[: args.limit]
     params = json.loads(args.params)
 
-    rows = []
+    rows: list[dict[str, Any]] = []
+    if args.resume and args.json and Path(args.json).exists():
+        rows = [r for r in json.loads(Path(args.json).read_text()) if r["set"] in sets]
+    done = {r["set"] for r in rows}
     for name in sets:
+        if name in done:
+            continue
         row = run_set(name, models, params)
         rows.append(row)
         cols = "  ".join(f"{m}={row[m]:.3f} ({row[m + '_fit_s']:.1f}s)" for m in models)
