@@ -82,8 +82,12 @@ def drugforge_model(name: str, train: pd.DataFrame, test: pd.DataFrame, seed: in
             params.setdefault("seed", seed)
         model = build_model(spec.name, "regression", **params)
     else:
-        model = build_model(name, "regression", seed=seed) if name in {"mlp", "mpnn", "gbm"} \
-            else build_model(name, "regression")
+        import inspect
+
+        from drugforge.models import get_model_class
+
+        accepted = inspect.signature(get_model_class(name).__init__).parameters
+        model = build_model(name, "regression", **({"seed": seed} if "seed" in accepted else {}))
     model.fit(smiles, y)
     t0 = time.perf_counter()
     pred = model.predict(list(test["smiles"]))[:, 0]
@@ -185,6 +189,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--table", default="moleculeace_table.md", help="file under results/")
     args = parser.parse_args()
     sets = moleculeace_sets() if args.sets == "all" else args.sets.split(",")
     models = args.models.split(",")
@@ -199,7 +204,7 @@ def main() -> None:
                           flush=True)
     table = report(sets, models, seeds)
     print(table)
-    (RESULTS / "moleculeace_table.md").write_text(table + "\n")
+    (RESULTS / args.table).write_text(table + "\n")
 
 
 if __name__ == "__main__":

@@ -126,6 +126,12 @@ def run_chemprop(name: str, dataset: Any, paths: dict[str, Path], seed: int) -> 
     return result
 
 
+def chemprop_done(name: str, seed: int) -> bool:
+    import chemprop_runner as cr
+
+    return cr.result_path(f"moleculenet_{name}", "drugforge_scaffold", seed).is_file()
+
+
 def summarize(rows: list[dict[str, Any]], metric: str) -> str:
     vals = [r["metrics"][metric] for r in rows]
     return f"{np.mean(vals):.3f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0.0:.3f}"
@@ -137,6 +143,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--model", default="auto")
     parser.add_argument("--tools", default="drugforge,chemprop")
+    parser.add_argument("--cached-peer-only", action="store_true",
+                        help="use the peer's finished seeds only; never start a peer run")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     tools = args.tools.split(",")
@@ -155,12 +163,17 @@ def main() -> None:
                 print(f"{name} s{seed} drugforge {metric} {r['metrics'][metric]:.3f} "
                       f"train {r['train_seconds']:.0f} s {r.get('auto_choice', '')}", flush=True)
             if "chemprop" in tools:
+                if args.cached_peer_only and not chemprop_done(name, seed):
+                    continue
                 r = run_chemprop(name, dataset, paths, seed)
                 cp_rows.append(r)
                 print(f"{name} s{seed} chemprop  {metric} {r['metrics'][metric]:.3f} "
                       f"train {r['train_seconds']:.0f} s", flush=True)
         df_cell = summarize(df_rows, metric) if df_rows else ""
         cp_cell = summarize(cp_rows, metric) if cp_rows else ""
+        if cp_rows and len(cp_rows) != len(df_rows):
+            same = [r for r in df_rows if r["seed"] in {c["seed"] for c in cp_rows}]
+            cp_cell += f" ({len(cp_rows)} seed(s); drugforge on the same: {summarize(same, metric)})"
         ratio = ""
         if df_rows and cp_rows:
             ratio = f"{np.mean([r['train_seconds'] for r in cp_rows]) / np.mean([r['train_seconds'] for r in df_rows]):.2f}"

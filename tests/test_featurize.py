@@ -237,12 +237,21 @@ def test_parallel_equals_serial(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(batch_mod, "PARALLEL_MIN_ITEMS", 10)
     monkeypatch.setattr(batch_mod, "PARALLEL_MIN_SECONDS", 0.0)
     monkeypatch.setattr(batch_mod, "_PROBE", 3)
+    calls: list[int] = []
+    real = batch_mod._featurize_parallel
+
+    def counting(featurizer: Featurizer, items: list[object], n_jobs: int) -> object:
+        calls.append(len(items))
+        return real(featurizer, items, n_jobs)
+
+    monkeypatch.setattr(batch_mod, "_featurize_parallel", counting)
     smiles = DRUGS * 8  # 80 entries, 10 unique: dedup leaves 10 to compute
     unique = [f"{s}.C" for s in DRUGS] + DRUGS + [f"{s}.N" for s in DRUGS]  # 30 unique
     f = ECFP(counts=True)
     serial = featurize(f, unique, n_jobs=1, cache=False)
     parallel = featurize(f, unique, n_jobs=2, cache=False)
     assert np.array_equal(serial, parallel)
+    assert calls == [27]  # 30 unique minus the 3 probed serially went to the workers
     assert np.array_equal(
         featurize(f, smiles, n_jobs=2, cache=False), serial[10:20][np.tile(np.arange(10), 8)]
     )

@@ -10,18 +10,20 @@ Everything is computed with matrix products in float32 row blocks (exact for fin
 products are sums of small integers), returning float64:
 
 - binary: one product ``A @ B.T``;
-- integer counts: ``sum(min(a, b)) = sum_t [a >= t] . [b >= t]`` over count levels ``t``, one
-  product per level restricted to the columns that reach that level (most bits never exceed 2,
-  so the extra levels are cheap);
+- integer counts: ``sum(min(a, b)) = sum_t [a >= t] . [b >= t]`` over count levels ``t``; the
+  level masks (each restricted to the columns that reach that level, few beyond t = 2) are
+  stacked side by side so one product sums all levels;
 - other non-negative reals: ``sum(min) = (|a| + |b| - |a - b|_1) / 2`` with ``torch.cdist(p=1)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from drugforge.featurize import Featurizer, featurize_many, get_featurizer
 from drugforge.models.base import MolLike, TaskType, as_2d_targets
@@ -31,6 +33,7 @@ __all__ = [
     "KERNEL_FEATURIZER",
     "KERNEL_FEATURIZER_DEFAULTS",
     "KernelKind",
+    "blas_threads",
     "compact_features",
     "default_featurizer_params",
     "featurize_X",
@@ -107,19 +110,23 @@ def _is_integer_valued(X: np.ndarray) -> bool:
     return bool(np.all(X == np.round(X)))
 
 
-def _sum_min_levels(a: np.ndarray, B: np.ndarray, bmax: np.ndarray) -> np.ndarray:
-    """``sum_k min(a[i,k], B[j,k])`` for non-negative integer-valued rows, by count levels."""
-    amax = a.max(axis=0) if len(a) else np.zeros(a.shape[1], np.float32)
-    reach = np.minimum(amax, bmax)  # a column contributes at level t only if both reach t
-    top = int(reach.max()) if reach.size else 0
-    inter = np.zeros((a.shape[0], B.shape[0]), dtype=np.float32)
-    for t in range(1, top + 1):
-        cols = np.flatnonzero(reach >= t)
-        if t == 1 and len(cols) > 0.5 * a.shape[1]:
-            inter += (a >= 1).astype(np.float32) @ (B >= 1).astype(np.float32).T
-        else:
-            inter += (a[:, cols] >= t).astype(np.float32) @ (B[:, cols] >= t).astype(np.float32).T
-    return inter.astype(np.float64)
+def _count_levels(A: np.ndarray, B: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """For each count level t >= 1, the columns where both ``A`` and ``B`` reach t somewhere."""
+    if not (len(A) and len(B)):
+        return []
+    reach = np.minimum(A.max(axis=0), B.max(axis=0))
+    return [(t, np.flatnonzero(reach >= t)) for t in range(1, int(reach.max()) + 1)]
+
+
+def _level_masks(X: np.ndarray, levels: list[tuple[int, np.ndarray]]) -> np.ndarray:
+    """``[X[:, c_1] >= 1 | X[:, c_2] >= 2 | ...]`` as one float32 matrix.
+
+    ``min(x, y) = sum_t [x >= t][y >= t]`` for non-negative integers, so the product of the
+    masks of two inputs sums ``min`` over every column and level at once (exact: small ints).
+    """
+    if not levels:
+        return np.zeros((len(X), 0), dtype=np.float32)
+    return np.hstack([(X[:, cols] >= t).astype(np.float32) for t, cols in levels])
 
 
 def _sum_min_cdist(a: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -145,17 +152,39 @@ def tanimoto_minmax(A: np.ndarray, B: np.ndarray) -> np.ndarray:
         )
     integer = _is_integer_valued(A) and _is_integer_valued(B)
     # Level decomposition is exact and fast for fingerprint counts (small integers).
-    bmax = B.max(axis=0) if len(B) else np.zeros(B.shape[1], np.float32)
-    integer = integer and float(bmax.max(initial=0.0)) <= 1024
+    levels = _count_levels(A, B) if integer else []
+    integer = integer and len(levels) <= 1024
+    mask_b = _level_masks(B, levels) if integer else None  # (m, sum of level widths)
     nb = B.sum(axis=1, dtype=np.float64)
     out = np.empty((A.shape[0], B.shape[0]), dtype=np.float64)
     for s in range(0, A.shape[0], _ROW_BLOCK):
         a = A[s : s + _ROW_BLOCK]
-        smin = _sum_min_levels(a, B, bmax) if integer else _sum_min_cdist(a, B)
+        if mask_b is not None:
+            mask_a = (
+                mask_b if (a is B or (A is B and len(a) == len(A))) else _level_masks(a, levels)
+            )
+            smin = (mask_a @ mask_b.T).astype(np.float64)
+        else:
+            smin = _sum_min_cdist(a, B)
         na = a.sum(axis=1, dtype=np.float64)
         smax = na[:, None] + nb[None, :] - smin
         out[s : s + len(a)] = _ratio(smin, smax)
     return out
+
+
+@contextmanager
+def blas_threads(n_jobs: int | None) -> Iterator[None]:
+    """Run the enclosed BLAS/LAPACK work on at most ``n_jobs`` threads (``< 1``: unchanged).
+
+    The kernel models default to one thread: on a shared or busy machine OpenBLAS threads that
+    spin-wait for busy cores made an eigendecomposition 15x slower, and a fixed thread count
+    keeps floating-point results reproducible across machines.
+    """
+    if n_jobs is None or n_jobs < 1:
+        yield
+        return
+    with threadpool_limits(limits=int(n_jobs), user_api="blas"):
+        yield
 
 
 def tanimoto_kernel(A: np.ndarray, B: np.ndarray, kind: KernelKind = "auto") -> np.ndarray:

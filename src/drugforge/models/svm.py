@@ -36,6 +36,7 @@ from drugforge.models.kernels import (
     DEFAULT_FINGERPRINT,
     KERNEL_FEATURIZER,
     KERNEL_FEATURIZER_DEFAULTS,
+    blas_threads,
     compact_features,
     featurize_X,
     featurizers_from_meta,
@@ -112,7 +113,7 @@ class TanimotoSVM(MolecularPredictor):
     random_state
         Seed of the internal 5-fold cross-validation that fits the Platt scaling.
     n_jobs
-        Processes for featurizing large inputs.
+        BLAS threads for the kernel algebra and processes for featurizing large inputs.
     """
 
     name: ClassVar[str] = "svm"
@@ -171,16 +172,17 @@ class TanimotoSVM(MolecularPredictor):
                 f"svm keeps a dense {F.shape[0]} x {F.shape[0]} kernel matrix; more than "
                 f"{MAX_TRAIN_ROWS} training molecules need another model (gbm, mlp, mpnn)"
             )
-        K = tanimoto_kernel(F, F)  # (n, n)
-
         tasks: list[dict[str, Any]] = []
         support_rows: list[np.ndarray] = []
-        for j in range(Y.shape[1]):
-            rows = np.flatnonzero(~np.isnan(Y[:, j]))
-            Kj = K if len(rows) == len(K) else K[np.ix_(rows, rows)]  # no copy when complete
-            fitted = self._fit_task(Kj, Y[rows, j])
-            support_rows.append(rows[fitted.pop("support")])
-            tasks.append(fitted)
+        with blas_threads(self.n_jobs):
+            K = tanimoto_kernel(F, F)  # (n, n)
+            for j in range(Y.shape[1]):
+                rows = np.flatnonzero(~np.isnan(Y[:, j]))
+                Kj = K if len(rows) == len(K) else K[np.ix_(rows, rows)]  # no copy if complete
+                fitted = self._fit_task(Kj, Y[rows, j])
+                support_rows.append(rows[fitted.pop("support")])
+                tasks.append(fitted)
+        del K
 
         # One shared table of support-vector fingerprints for all tasks.
         union = np.unique(np.concatenate(support_rows)) if support_rows else np.array([], int)
@@ -264,12 +266,11 @@ class TanimotoSVM(MolecularPredictor):
         if n == 0:
             return out
         sv = np.asarray(self.support_features_, dtype=np.float32)
-        Ksv = tanimoto_kernel(F, sv) if len(sv) else np.zeros((n, 0))  # (n, n_sv_union)
-        for j, t in enumerate(self.tasks_):
-            if t["kind"] == "constant":
-                out[:, j] = 0.0
-            else:
-                out[:, j] = Ksv[:, t["support_index"]] @ t["dual"] + t["intercept"]
+        with blas_threads(self.n_jobs):
+            Ksv = tanimoto_kernel(F, sv) if len(sv) else np.zeros((n, 0))  # (n, n_sv_union)
+            for j, t in enumerate(self.tasks_):
+                if t["kind"] != "constant":
+                    out[:, j] = Ksv[:, t["support_index"]] @ t["dual"] + t["intercept"]
         return out
 
     def predict_from_features(self, F: np.ndarray) -> np.ndarray:
