@@ -7,6 +7,7 @@ within the time budget; when still unmet, nothing is saved as accepted and the r
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +115,7 @@ class TrainResult:
         return self.attempts[-1]
 
 
-def _ladder(config: TrainConfig, task: str, n_train: int) -> list[str]:
+def _ladder(config: TrainConfig) -> list[str]:
     """Configurations in order of strength; each later one is tried only if the gate fails."""
     first = config.model
     ladder = [first]
@@ -227,7 +228,7 @@ def run_train(config: TrainConfig) -> TrainResult:
 
     deadline = started + 60.0 * config.budget_minutes
     attempts: list[Attempt] = []
-    for step, choice in enumerate(_ladder(config, dataset.task, len(split.train))):
+    for step, choice in enumerate(_ladder(config)):
         if step > 0 and time.perf_counter() > deadline:
             log(f"gate: budget of {config.budget_minutes:g} min used up; no further attempts")
             break
@@ -277,9 +278,9 @@ def run_train(config: TrainConfig) -> TrainResult:
             f"(the evaluation is in {rejected})",
             path=config.data,
         )
-    with _report_dir() as tmp:
+    with tempfile.TemporaryDirectory(prefix="drugforge-report-") as tmp:
         reports = final.evaluation.write_report(
-            tmp, title=f"drugforge model: {final.spec.describe()}", gate=final.gate
+            Path(tmp), title=f"drugforge model: {final.spec.describe()}", gate=final.gate
         )
         saved = save_model(
             out,
@@ -315,19 +316,6 @@ def _fmt(metrics: dict[str, float]) -> str:
     keys = [k for k in ("rmse", "mae", "r2", "spearman", "roc_auc", "pr_auc", "cliff_rmse")
             if k in metrics]
     return ", ".join(f"{k} {metrics[k]:.3f}" for k in keys if np.isfinite(metrics[k]))
-
-
-class _report_dir:
-    """A temporary directory for report files that are then copied into the artifact."""
-
-    def __enter__(self) -> Path:
-        import tempfile
-
-        self._tmp = tempfile.TemporaryDirectory(prefix="drugforge-report-")
-        return Path(self._tmp.name)
-
-    def __exit__(self, *exc: object) -> None:
-        self._tmp.cleanup()
 
 
 __all__ = ["DEFAULT_POOL", "TrainConfig", "TrainResult", "run_train"]
