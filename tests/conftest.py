@@ -19,7 +19,7 @@ os.environ.setdefault("DRUGFORGE_OFFLINE", "1")  # tests never touch the network
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import torch  # noqa: E402
+import torch
 
 torch.set_num_threads(1)
 

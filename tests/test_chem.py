@@ -177,3 +177,12 @@ def test_murcko_scaffold_chirality_option() -> None:
 def test_murcko_scaffold_invalid_smiles_raises() -> None:
     with pytest.raises(InvalidSmilesError):
         murcko_scaffold("C1CC")
+
+
+def test_non_ascii_text_is_not_a_molecule() -> None:
+    # RDKit alone reads this mis-decoded byte-order mark + ethanol as ethanol
+    from drugforge.chem import parse_smiles, standardize_smiles
+
+    assert parse_smiles("\xff\xfeCCO") is None
+    assert standardize_smiles("\xff\xfeCCO")[0] is None
+    assert parse_smiles("CCO") is not None

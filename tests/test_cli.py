@@ -228,6 +228,6 @@ def test_gate_escalates_to_the_next_configuration(esol_csv: Path, tmp_path: Path
     assert code == 3
     assert "attempt 1" in err and "attempt 2" in err and "auto: chose" in err
     metrics = json.loads((tmp_path / "m.rejected" / "metrics.json").read_text())
-    assert [a["model"] for a in metrics["attempts"]][0] == "svm"
+    assert metrics["attempts"][0]["model"] == "svm"
     assert len(metrics["attempts"]) == 2 and metrics["attempts"][1]["auto_cv"]
     assert not out.exists()

@@ -79,6 +79,8 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", required=True, help="output .csv/.tsv/.parquet (optionally .gz)")
     predict.add_argument("--smiles-column", default=None)
     predict.add_argument("--batch-size", type=int, default=2048)
+    predict.add_argument("--encoding", default=None,
+                         help="text encoding of INPUT when it is not UTF-8 (e.g. latin-1)")
     predict.add_argument("--force", action="store_true")
     predict.add_argument("--quiet", action="store_true")
 
@@ -167,7 +169,8 @@ def _predict(args: argparse.Namespace) -> int:
     from drugforge.workflows.predict import run_predict
 
     run_predict(args.model_dir, args.input, args.out, smiles_column=args.smiles_column,
-                force=args.force, batch_size=args.batch_size, quiet=args.quiet)
+                force=args.force, batch_size=args.batch_size, quiet=args.quiet,
+                encoding=args.encoding)
     return 0
 
 

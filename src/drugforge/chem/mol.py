@@ -49,11 +49,13 @@ def _has_inner_whitespace(text: str) -> bool:
 def parse_smiles(smiles: str | None) -> Chem.Mol | None:
     """Parse a SMILES string with RDKit logging silenced.
 
-    Returns ``None`` for invalid, empty, whitespace-only, ``None`` or NaN input, and for text with
-    anything but a CXSMILES extension after a space.
+    Returns ``None`` for invalid, empty, whitespace-only, ``None`` or NaN input, for non-ASCII text,
+    and for text with anything but a CXSMILES extension after a space.
     """
     text = _clean_text(smiles)
-    if not text or _has_inner_whitespace(text):
+    # SMILES is ASCII; RDKit silently skips some other characters ('\xff\xfeCCO' -> ethanol),
+    # which would pass mis-decoded text off as a molecule
+    if not text or _has_inner_whitespace(text) or not text.isascii():
         return None
     with rdBase.BlockLogs():
         mol = Chem.MolFromSmiles(text)

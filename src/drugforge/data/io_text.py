@@ -82,7 +82,7 @@ def decode_text(raw: bytes, path: Path, encoding: str | None = None) -> str:
         byte = raw[err.start]
         raise InputError(
             f"not valid UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8 "
-            "or pass encoding='latin-1'",
+            "or pass --encoding latin-1 (encoding='latin-1' in Python)",
             path=path,
             line=line,
         ) from None

@@ -88,13 +88,14 @@ def run_predict(
     force: bool = False,
     batch_size: int = 2048,
     quiet: bool = False,
+    encoding: str | None = None,
 ) -> PredictSummary:
     log = make_logger(quiet)
     out_path = check_output_path(out, force) if out is not None else None
     started = time.perf_counter()
     loaded = load_model(model_dir)
     column = smiles_column
-    table = read_molecules(data, smiles_column=column, target_columns=[])
+    table = read_molecules(data, smiles_column=column, target_columns=[], encoding=encoding)
     frame = table.frame.copy()
     if len(frame) == 0:
         raise InputError("no data rows", path=data)
