@@ -9,6 +9,10 @@ this script never tunes on test.
     python benchmarks/dev_moleculeace_quick.py --models svm --limit 5
     python benchmarks/dev_moleculeace_quick.py --json results.json [--resume]
 
+Measured with the current defaults (30 sets, test RMSE | cliff RMSE): svm 0.636 | 0.734,
+gp 0.638 | 0.731, gbm 0.664 | 0.764, svm+gp 0.635, svm+gbm 0.632, svm+gp+gbm 0.630 | 0.728.
+MoleculeACE's best published method (SVM on ECFP) averages 0.675.
+
 The MoleculeACE package's ``__init__`` is broken, so its data folder is located without importing
 it.
 """
