@@ -88,7 +88,9 @@ Chemprop on Tox21 takes ~27 min per seed on one core here; the seeds it has fini
     parts.append(section(
         "4. Predict throughput (molecules per second, featurization included, cold cache)",
         """
-Command: `python benchmarks/throughput.py --model gbm` (and `--model svm`, second table).
+Command: `python benchmarks/throughput.py --model gbm` (and `--model svm --datasets esol,freesolv`,
+second table; the script writes `results/throughput_table.md`, renamed for the SVM run). Final
+model defaults; the Chemprop machine load was not identical at the two moments.
 Chemprop's rate is `chemprop predict` on the same test molecules, from the same campaign, with
 and without the CLI's Python start-up. The ratio is drugforge / Chemprop without start-up.
 """,
