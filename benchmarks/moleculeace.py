@@ -82,11 +82,9 @@ def drugforge_model(name: str, train: pd.DataFrame, test: pd.DataFrame, seed: in
             params.setdefault("seed", seed)
         model = build_model(spec.name, "regression", **params)
     else:
-        import inspect
+        from drugforge.models import model_param_names
 
-        from drugforge.models import get_model_class
-
-        accepted = inspect.signature(get_model_class(name).__init__).parameters
+        accepted = model_param_names(name)
         model = build_model(name, "regression", **({"seed": seed} if "seed" in accepted else {}))
     model.fit(smiles, y)
     t0 = time.perf_counter()

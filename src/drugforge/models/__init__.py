@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from typing import Any
 
 from drugforge.models.base import ModelState, MolecularPredictor, TaskType
@@ -45,6 +46,12 @@ def get_model_class(name: str) -> type[MolecularPredictor]:
     return cls  # type: ignore[no-any-return]
 
 
+def model_param_names(name: str) -> set[str]:
+    """The constructor parameters of the model registered under ``name`` (e.g. to pass ``seed``
+    only to models that take one)."""
+    return set(inspect.signature(get_model_class(name).__init__).parameters)
+
+
 def build_model(name: str, task: TaskType, **params: Any) -> MolecularPredictor:
     """Instantiate a registered model for ``task`` with ``params``."""
     cls = get_model_class(name)
@@ -75,5 +82,6 @@ __all__ = [
     "get_model_class",
     "list_models",
     "model_from_state",
+    "model_param_names",
     "model_state",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
@@ -42,15 +41,14 @@ class Ensemble(MolecularPredictor):
         X_val: Sequence[MolLike] | None = None,
         y_val: Any = None,
     ) -> Self:
-        from drugforge.models import build_model, get_model_class
+        from drugforge.models import build_model, model_param_names
 
         if len(self.members) == 0:
             raise ValueError("an ensemble needs at least one member")
         fitted: list[MolecularPredictor] = []
         for i, member in enumerate(self.members):
             params = dict((self.member_params or {}).get(member, {}))
-            accepts_seed = "seed" in inspect.signature(get_model_class(member).__init__).parameters
-            if accepts_seed:
+            if "seed" in model_param_names(member):
                 # repeated members differ by seed; distinct members share the run seed offset
                 params.setdefault("seed", self.seed + i)
             fitted.append(build_model(member, self.task, **params).fit(X, y, X_val, y_val))

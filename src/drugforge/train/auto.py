@@ -17,7 +17,7 @@ import numpy as np
 from drugforge.data.dataset import MoleculeDataset
 from drugforge.data.splits import Split, kfold
 from drugforge.evaluate.metrics import METRIC_DIRECTIONS, compute_metrics, primary_metric
-from drugforge.models import build_model, get_model_class
+from drugforge.models import build_model, model_param_names
 from drugforge.models.base import TaskType
 
 #: default candidates. The kernel models and boosted trees cross-validate in seconds on a
@@ -109,7 +109,7 @@ def select_model(
     oof: dict[str, np.ndarray] = {}
     for name in pool:
         params = dict((model_params or {}).get(name, {}))
-        if "seed" in _init_params(name):
+        if "seed" in model_param_names(name):
             params.setdefault("seed", seed)
         spec = ModelSpec(name, params)
         pred, fold_scores, seconds = cross_validate(train, spec, folds, metric)
@@ -167,9 +167,3 @@ def better(metric: str, a: float, b: float) -> bool:
     if not np.isfinite(b):
         return True
     return a > b if METRIC_DIRECTIONS[metric] == "higher" else a < b
-
-
-def _init_params(name: str) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(get_model_class(name).__init__).parameters)

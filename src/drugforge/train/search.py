@@ -11,7 +11,8 @@ from typing import Any
 from drugforge.data.dataset import MoleculeDataset
 from drugforge.data.splits import kfold
 from drugforge.evaluate.metrics import primary_metric
-from drugforge.train.auto import ModelSpec, _init_params, _score, better, cross_validate
+from drugforge.models import model_param_names
+from drugforge.train.auto import ModelSpec, _score, better, cross_validate
 
 #: the values searched per model; a configuration draws one value per parameter
 SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
@@ -53,7 +54,7 @@ def search_hyperparameters(
     space = SEARCH_SPACES[name]
     rng = random.Random(seed)
     base = dict(base_params or {})
-    if "seed" in _init_params(name):
+    if "seed" in model_param_names(name):
         base.setdefault("seed", seed)
     candidates: list[dict[str, Any]] = [base]
     seen = {repr(sorted(base.items()))}

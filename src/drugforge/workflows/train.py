@@ -22,7 +22,7 @@ from drugforge.data.dataset import MoleculeDataset, PrepReport, prepare_dataset
 from drugforge.data.splits import Split, make_split
 from drugforge.errors import GateFailedError, InputError
 from drugforge.evaluate.gate import check_requirements, parse_requirements, validate_requirements
-from drugforge.models import MODEL_CHOICES, build_model, get_model_class
+from drugforge.models import MODEL_CHOICES, build_model, get_model_class, model_param_names
 from drugforge.models.base import MolecularPredictor
 from drugforge.train.auto import DEFAULT_POOL, AutoResult, ModelSpec, select_model
 from drugforge.workflows.common import Logger, make_logger, read_input
@@ -185,9 +185,7 @@ def _build(spec: ModelSpec, task: str, config: TrainConfig) -> MolecularPredicto
         member_params = dict(config.model_params)
         member_params.update(params.get("member_params") or {})
         params["member_params"] = member_params
-    import inspect
-
-    accepted = inspect.signature(get_model_class(spec.name).__init__).parameters
+    accepted = model_param_names(spec.name)
     if "seed" in accepted:
         params.setdefault("seed", config.seed)
     if "quiet" in accepted:  # the networks show epochs, loss, rate and ETA unless --quiet
