@@ -14,6 +14,13 @@ Layout::
 
 Loading verifies every checksum, refuses unknown future format versions and unknown model
 classes, and reports any problem as one :class:`ArtifactError` line.
+
+Molecule generators (:mod:`drugforge.models.generative`) are saved the same way by
+:func:`save_generator` / :func:`load_generator`: ``manifest.json`` (format
+``drugforge-generator``, the generator kind, versions, sha256 of every file),
+``model.safetensors``, ``model.json`` (the generator's JSON state: architecture, vocabulary,
+training provenance), ``config.json`` (the run configuration), ``metrics.json`` and extra files
+such as ``model_card.md``.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import drugforge
 from drugforge.errors import ArtifactError, InputError
 from drugforge.models import model_from_state, model_state
 from drugforge.models.base import ModelState, MolecularPredictor
+from drugforge.models.generative import SmilesGenerator, generator_from_state
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -221,3 +229,139 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
     config = _read_json(path / "config.json", path) if (path / "config.json").is_file() else {}
     metrics = _read_json(path / "metrics.json", path) if (path / "metrics.json").is_file() else {}
     return LoadedModel(model=model, path=path, manifest=manifest, config=config, metrics=metrics)
+
+
+# -------------------------------------------------------------------------------- generators
+GENERATOR_FORMAT_VERSION = 1
+GENERATOR_FILES = (MANIFEST, WEIGHTS, MODEL_JSON, "config.json", "metrics.json")
+
+
+@dataclass
+class LoadedGenerator:
+    """A molecule generator loaded from a directory, with the context it was saved with."""
+
+    generator: SmilesGenerator
+    path: Path
+    manifest: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)  # the generator's JSON state
+    config: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return str(self.manifest["kind"])
+
+    @property
+    def training(self) -> dict[str, Any]:
+        """Training provenance recorded by the generator (data, steps...); may be empty."""
+        value = self.meta.get("training")
+        return dict(value) if isinstance(value, dict) else {}
+
+
+def save_generator(
+    out_dir: str | os.PathLike[str],
+    generator: SmilesGenerator,
+    *,
+    config: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    extra_files: dict[str, Path] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``generator`` to ``out_dir``: weights (safetensors), JSON state, manifest.
+
+    Unlike :func:`save_model` the directory may already exist and hold other things (a
+    pretraining run's ``checkpoints/``), which are left alone: the files are written to a
+    temporary directory, then each is renamed into place, the manifest last, so a reader never
+    sees a manifest that does not match the files. An existing generator there is replaced only
+    with ``overwrite``.
+    """
+    out = Path(out_dir)
+    if (out / MANIFEST).exists() and not overwrite:
+        raise InputError("a generator is already saved here; use --force to overwrite", path=out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".generator.", dir=out))
+    try:
+        state = generator.get_state()
+        arrays = {k: np.ascontiguousarray(v) for k, v in state.arrays.items()}
+        arrays.setdefault("__drugforge__", np.zeros(1, dtype=np.uint8))
+        save_file(arrays, str(tmp / WEIGHTS))
+        write_json(tmp / MODEL_JSON, {**state.meta, "generator": generator.kind})
+        write_json(tmp / "config.json", config or {})
+        write_json(tmp / "metrics.json", metrics or {})
+        for name, src in (extra_files or {}).items():
+            if name in GENERATOR_FILES or "/" in name:
+                raise ValueError(f"extra file name '{name}' is reserved or not a plain name")
+            shutil.copyfile(src, tmp / name)
+        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        manifest = {
+            "format": "drugforge-generator",
+            "format_version": GENERATOR_FORMAT_VERSION,
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "kind": generator.kind,
+            "versions": library_versions(),
+            "files": files,
+        }
+        write_json(tmp / MANIFEST, manifest)
+        (out / MANIFEST).unlink(missing_ok=True)  # no manifest while the files change
+        for p in sorted(tmp.iterdir(), key=lambda p: p.name == MANIFEST):
+            p.chmod(0o644)
+            os.replace(p, out / p.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def load_generator(model_dir: str | os.PathLike[str]) -> LoadedGenerator:
+    """Load a saved generator directory after verifying every checksum (no pickle)."""
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise ArtifactError("not a drugforge generator directory (no such directory)", path=path)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        hint = (" (a pretraining run that has not finished: resume it with --resume)"
+                if (path / "checkpoints").is_dir() else "")  # fmt: skip
+        raise ArtifactError(
+            f"not a drugforge generator directory (manifest.json missing){hint}", path=path
+        )
+    manifest = _read_json(manifest_path, path)
+    if not isinstance(manifest, dict) or manifest.get("format") != "drugforge-generator":
+        raise ArtifactError("manifest.json is not a drugforge generator manifest", path=path)
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > GENERATOR_FORMAT_VERSION:
+        made_by = manifest.get("versions", {}).get("drugforge", "?")
+        raise ArtifactError(
+            f"generator format version {version} (made by drugforge {made_by}) is newer than "
+            f"this drugforge {drugforge.__version__} understands "
+            f"(format {GENERATOR_FORMAT_VERSION}); upgrade",
+            path=path,
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or WEIGHTS not in files or MODEL_JSON not in files:
+        raise ArtifactError("manifest.json does not list the generator files", path=path)
+    for name, expected in files.items():
+        file = path / name
+        if not file.is_file():
+            raise ArtifactError(f"file {name} listed in the manifest is missing", path=path)
+        if _sha256(file) != expected:
+            raise ArtifactError(
+                f"checksum mismatch for {name}: the generator was modified after it was saved; "
+                "refusing to load it",
+                path=path,
+            )
+    meta = _read_json(path / MODEL_JSON, path)
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{MODEL_JSON} is not a JSON object", path=path)
+    try:
+        arrays = load_file(str(path / WEIGHTS))
+    except Exception as err:  # noqa: BLE001  (safetensors raises its own error types)
+        raise ArtifactError(f"cannot read {WEIGHTS}: {err}", path=path) from None
+    arrays.pop("__drugforge__", None)
+    try:
+        generator = generator_from_state(ModelState(arrays=arrays, meta=meta))
+    except (KeyError, ValueError, TypeError, RuntimeError) as err:
+        message = " ".join(str(err).split())[:300]
+        raise ArtifactError(f"incompatible generator state: {message}", path=path) from None
+    config = _read_json(path / "config.json", path) if "config.json" in files else {}
+    metrics = _read_json(path / "metrics.json", path) if "metrics.json" in files else {}
+    return LoadedGenerator(generator=generator, path=path, manifest=manifest, meta=meta,
+                           config=config, metrics=metrics)  # fmt: skip

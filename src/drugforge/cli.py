@@ -109,6 +109,92 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="train, evaluate and predict on a built-in dataset")
     demo.add_argument("--out", default="demo-out")
     demo.add_argument("--quiet", action="store_true")
+
+    # pretrain: options default to None so that --resume can tell the ones given from the rest
+    pre = sub.add_parser("pretrain", help="pretrain the chemical language model on SMILES")
+    pre.add_argument("data", nargs="*", metavar="DATA",
+                     help="corpus files: .smi/.txt/.csv/.tsv (optionally .gz), streamed")
+    pre.add_argument("--moses", action="store_true", default=None,
+                     help="train on MOSES train (1.58 M molecules); validate on MOSES test")
+    pre.add_argument("--out", required=True, help="generator directory to create")
+    pre.add_argument("--arch", default="chem-lm", choices=("chem-lm", "smiles-vae", "latent-gan"),
+                     help="chem-lm: Transformer language model (default); smiles-vae: SMILES "
+                     "VAE; latent-gan: WGAN in the latent space of a VAE given by --vae")
+    pre.add_argument("--vae", default=None, metavar="DIR",
+                     help="latent-gan: the trained smiles-vae directory it decodes with")
+    pre.add_argument("--epochs", type=int, default=None, help="smiles-vae/latent-gan: epochs")
+    pre.add_argument("--max-molecules", type=int, default=None,
+                     help="smiles-vae/latent-gan: a seeded random subset of the data")
+    pre.add_argument("--size", default=None, metavar="tiny|small|base", help="default: small")
+    pre.add_argument("--max-steps", type=int, default=None, help="optimizer steps (20000)")
+    pre.add_argument("--batch-size", type=int, default=None, help="molecules per step (64)")
+    pre.add_argument("--lr", type=float, default=None, help="peak learning rate (1e-3)")
+    pre.add_argument("--seed", type=int, default=None)
+    pre.add_argument("--smiles-column", default=None)
+    pre.add_argument("--max-len", type=int, default=None,
+                     help="max tokens incl. <bos>/<eos> (128); longer molecules are skipped")
+    pre.add_argument("--augment", type=float, default=None, metavar="P",
+                     help="use a randomized SMILES with probability P (0)")
+    pre.add_argument("--eval-every", type=int, default=None, metavar="STEPS")
+    pre.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS")
+    pre.add_argument("--resume", action="store_true", default=None,
+                     help="continue the run in --out from its last checkpoint")
+    pre.add_argument("--force", action="store_true", default=None, help="start --out over")
+    pre.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+    pre.add_argument("--threads", type=int, default=None,
+                     help="torch CPU threads (default: one per core; 1 is faster on a busy machine)")
+    pre.add_argument("--time-budget-minutes", type=float, default=None, metavar="M",
+                     help="stop after M minutes with a resumable checkpoint and a saved model")
+    pre.add_argument("--quiet", action="store_true", default=None)
+
+    gen = sub.add_parser("generate", help="sample molecules from a generator")
+    gen.add_argument("--model", default="chem-lm",
+                     help="generator directory or shipped name (default: chem-lm)")
+    gen.add_argument("-n", type=int, required=True, help="number of strings to sample")
+    gen.add_argument("--out", required=True, help="output .csv/.tsv/.parquet (optionally .gz)")
+    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--top-k", type=int, default=None)
+    gen.add_argument("--batch-size", type=int, default=512)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--unique", action="store_true", help="write first occurrences only")
+    gen.add_argument("--valid-only", action="store_true", help="write valid molecules only")
+    gen.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    gen.add_argument("--force", action="store_true")
+    gen.add_argument("--quiet", action="store_true")
+    emb = sub.add_parser("embed", help="one vector per molecule from a chemical language model")
+    emb.add_argument("data", help="molecule file (CSV/TSV/SMI/SDF/Parquet, optionally .gz)")
+    emb.add_argument("--out", required=True,
+                     help="output .csv/.tsv/.parquet (optionally .gz) or .npy (matrix only)")
+    emb.add_argument("--model", default="chem-lm",
+                     help="chem-lm directory or shipped name (default: chem-lm)")
+    emb.add_argument("--smiles-column", default=None)
+    emb.add_argument("--batch-size", type=int, default=256)
+    emb.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    emb.add_argument("--encoding", default=None, help="text encoding of the input (utf-8)")
+    emb.add_argument("--force", action="store_true")
+    emb.add_argument("--quiet", action="store_true")
+    bench = sub.add_parser("benchmark", help="score generated molecules on a benchmark")
+    bsub = bench.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    moses = bsub.add_parser("moses", help="the MOSES metrics (Polykovskiy et al. 2020)")
+    moses_src = moses.add_mutually_exclusive_group(required=True)
+    moses_src.add_argument("--samples", metavar="FILE",
+                        help="generated strings: one per line, or a CSV/TSV/Parquet with a raw "
+                        "or smiles column (invalid strings count, as in MOSES)")
+    moses_src.add_argument("--model", metavar="NAME", help="generator directory or shipped name")
+    moses.add_argument("-n", type=int, default=30000, help="number of samples (30000)")
+    moses.add_argument("--seed", type=int, default=0, help="sampling seed for --model")
+    moses.add_argument("--out", default=None, metavar="REPORT.json",
+                       help="write the report as JSON and a markdown table beside it")
+    moses.add_argument("--n-jobs", type=int, default=1,
+                       help="worker processes for the per-molecule work (-1: all cores)")
+    moses.add_argument("--test", default=None, metavar="FILE",
+                       help="custom test set (default: MOSES test, statistics cached)")
+    moses.add_argument("--test-scaffolds", default=None, metavar="FILE",
+                       help="custom scaffold test set (default: MOSES test_scaffolds)")
+    moses.add_argument("--train", default=None, metavar="FILE",
+                       help="custom training set for novelty (default: MOSES train)")
+    moses.add_argument("--force", action="store_true", help="overwrite --out")
+    moses.add_argument("--quiet", action="store_true")
     return parser
 
 
@@ -212,6 +298,131 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrain(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from drugforge.workflows.pretrain import PretrainConfig, run_pretrain
+
+    if args.arch != "chem-lm":
+        return _pretrain_vae_gan(args)
+    for flag in ("vae", "epochs", "max_molecules"):
+        if getattr(args, flag) is not None:
+            raise DrugforgeError(f"--{flag.replace('_', '-')} is for --arch smiles-vae/latent-gan")
+    names = ("moses", "size", "max_steps", "batch_size", "lr", "seed", "smiles_column", "max_len",
+             "augment", "eval_every", "checkpoint_every", "resume", "force", "device",
+             "threads", "time_budget_minutes", "quiet")  # fmt: skip
+    given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    if args.data:
+        given["data"] = args.data
+    try:
+        config = PretrainConfig(out=args.out, **given)
+    except (ValidationError, ValueError) as err:
+        raise DrugforgeError(f"invalid arguments: {_first_error(err)}") from None
+    result = run_pretrain(config)
+    print(json.dumps({"out": str(result.out), "steps": result.steps, "max_steps": result.max_steps,
+                      "tokens_seen": result.tokens_seen, "val_loss": result.val_loss,
+                      "stop_reason": result.stop_reason}, default=float))  # fmt: skip
+    return 0
+
+
+def _pretrain_vae_gan(args: argparse.Namespace) -> int:
+    """``pretrain --arch smiles-vae|latent-gan``: the same flags, the VAE/GAN workflows."""
+    from pydantic import ValidationError
+
+    from drugforge.workflows.generative_train import (
+        TrainLatentGANConfig,
+        TrainVAEConfig,
+        run_train_latent_gan,
+        run_train_vae,
+    )
+
+    for flag in ("size", "max_len", "augment"):
+        if getattr(args, flag) is not None:
+            raise DrugforgeError(f"--{flag.replace('_', '-')} is for --arch chem-lm")
+    if len(args.data) > 1:
+        raise DrugforgeError(f"--arch {args.arch} reads one data file, got {len(args.data)}")
+    if args.data and args.moses:
+        raise DrugforgeError("give a data file or --moses, not both")
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    names = ("smiles_column", "max_molecules", "seed", "epochs", "max_steps",
+             "time_budget_minutes", "checkpoint_every", "resume", "device", "force", "quiet",
+             "batch_size", "lr")  # fmt: skip
+    given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    if args.data:
+        given["data"] = args.data[0]
+    try:
+        if args.arch == "smiles-vae":
+            if args.vae is not None:
+                raise ValueError("--vae is for --arch latent-gan")
+            if args.eval_every is not None:
+                given["eval_every"] = args.eval_every
+            result = run_train_vae(TrainVAEConfig(out=args.out, **given))
+        else:
+            if args.vae is None:
+                raise ValueError("--arch latent-gan needs --vae DIR (a trained smiles-vae)")
+            result = run_train_latent_gan(TrainLatentGANConfig(out=args.out, vae=args.vae,
+                                                               **given))
+    except (ValidationError, ValueError) as err:
+        raise DrugforgeError(f"invalid arguments: {_first_error(err)}") from None
+    print(json.dumps({"out": str(result.out), "molecules": result.n_used,
+                      "invalid": result.n_invalid, "too_long": result.n_too_long,
+                      "stop_reason": result.stop_reason, "seconds": result.seconds}))
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from drugforge.workflows.generate import GenerateConfig, run_generate
+
+    try:
+        config = GenerateConfig(
+            model=args.model, n=args.n, out=args.out, temperature=args.temperature,
+            top_k=args.top_k, batch_size=args.batch_size, seed=args.seed, unique=args.unique,
+            valid_only=args.valid_only, threads=args.threads, force=args.force, quiet=args.quiet,
+        )  # fmt: skip
+    except (ValidationError, ValueError) as err:
+        raise DrugforgeError(f"invalid arguments: {_first_error(err)}") from None
+    result = run_generate(config)
+    print(json.dumps({"out": str(result.out), "sampled": result.n_sampled,
+                      "valid": result.n_valid, "unique": result.n_unique,
+                      "novel": result.n_novel, "written": result.n_written}))  # fmt: skip
+    return 0
+
+
+def _embed(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from drugforge.workflows.embed import EmbedConfig, run_embed
+
+    try:
+        config = EmbedConfig(
+            data=args.data, out=args.out, model=args.model, smiles_column=args.smiles_column,
+            batch_size=args.batch_size, threads=args.threads, encoding=args.encoding,
+            force=args.force, quiet=args.quiet,
+        )  # fmt: skip
+    except (ValidationError, ValueError) as err:
+        raise DrugforgeError(f"invalid arguments: {_first_error(err)}") from None
+    result = run_embed(config)
+    print(json.dumps({"out": str(result.out), "rows": result.n_rows,
+                      "embedded": result.n_embedded, "dim": result.dim}))  # fmt: skip
+    return 0
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from drugforge.workflows.benchmark import run_moses_benchmark
+
+    report = run_moses_benchmark(
+        samples=args.samples, model=args.model, n=args.n, seed=args.seed, out=args.out,
+        n_jobs=args.n_jobs, quiet=args.quiet, force=args.force, test=args.test,
+        test_scaffolds=args.test_scaffolds, train=args.train,
+    )  # fmt: skip
+    print(report.format_table())
+    return 0
+
 _COMMANDS = {
     "train": _train,
     "predict": _predict,
@@ -219,6 +430,10 @@ _COMMANDS = {
     "datasets": _datasets,
     "models": _models,
     "demo": _demo,
+    "pretrain": _pretrain,
+    "generate": _generate,
+    "embed": _embed,
+    "benchmark": _benchmark,
 }
 
 

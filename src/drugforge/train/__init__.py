@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from drugforge.train.loop import (
     BatchSource,
+    BatchStream,
     ColumnScaler,
     ListData,
     TensorData,
     TrainConfig,
     TrainHooks,
+    TrainingInterrupted,
     TrainResult,
     fit_torch,
     masked_bce_with_logits,
@@ -25,12 +27,14 @@ from drugforge.train.loop import (
 
 __all__ = [
     "BatchSource",
+    "BatchStream",
     "ColumnScaler",
     "ListData",
     "TensorData",
     "TrainConfig",
     "TrainHooks",
     "TrainResult",
+    "TrainingInterrupted",
     "fit_torch",
     "masked_bce_with_logits",
     "masked_loss",

@@ -19,10 +19,22 @@ from rich.progress import Progress as _RichProgress
 
 
 class Progress:
-    """A progress bar showing items/s and ETA; a no-op when ``quiet`` or ``total`` is small."""
+    """A progress bar showing items/s and ETA; a no-op when ``quiet`` or ``total`` is small.
 
-    def __init__(self, total: int, label: str, *, quiet: bool = False, min_total: int = 1000):
+    ``unit`` names what is counted in the rate (``mol/s`` by default).
+    """
+
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        *,
+        quiet: bool = False,
+        min_total: int = 1000,
+        unit: str = "mol",
+    ):
         self._bar: _RichProgress | None = None
+        self._unit = unit
         if quiet or total < min_total:
             return
         self._bar = _RichProgress(
@@ -46,7 +58,7 @@ class Progress:
         self._bar.advance(self._task, n)
         speed = self._bar.tasks[0].speed
         if speed:
-            self._bar.update(self._task, rate=f"{speed:,.0f} mol/s")
+            self._bar.update(self._task, rate=f"{speed:,.0f} {self._unit}/s")
 
     def close(self) -> None:
         if self._bar is not None:

@@ -1,0 +1,363 @@
+"""Train the latent-space generators: the SMILES VAE, then a latent GAN on top of it.
+
+``run_train_vae`` reads the molecules (MOSES ``train`` by default, or a user file read with
+:func:`~drugforge.data.io.read_molecules`), optionally a seeded subset of them, fits a
+:class:`~drugforge.models.smiles_vae.SmilesVAE` within an epoch or step budget and a time budget,
+and saves it with :func:`~drugforge.artifacts.save_generator`. ``run_train_latent_gan`` loads a
+saved VAE, encodes the molecules with it and fits a
+:class:`~drugforge.models.latent_gan.LatentGAN`, which is saved self-contained (the VAE inside).
+
+Invalid SMILES (and SMILES longer than the VAE's ``max_length`` tokens) are skipped and counted;
+the first few are named by file line in the log and in ``metrics.json``. Training checkpoints go
+to ``<out>/checkpoints/``: a run stopped by its time budget, Ctrl-C or SIGTERM continues with
+``resume=True`` (the saved generator of a time-budget stop holds the weights reached so far).
+The resolved configuration is saved beside the generator (``config.json``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from rdkit import Chem
+
+from drugforge.artifacts import load_generator, save_generator
+from drugforge.chem import parse_smiles
+from drugforge.data.corpus import file_sha256, moses_file
+from drugforge.data.io import read_molecules
+from drugforge.errors import InputError
+from drugforge.models.latent_gan import LatentGAN
+from drugforge.models.smiles_vae import SmilesVAE
+from drugforge.workflows.common import Logger, make_logger
+
+__all__ = [
+    "GeneratorTrainResult",
+    "TrainLatentGANConfig",
+    "TrainVAEConfig",
+    "run_train_latent_gan",
+    "run_train_vae",
+]
+
+# set by the run configuration's own fields, so not accepted in model_params
+_RUN_PARAMS = frozenset({"seed", "max_epochs", "max_steps", "time_budget_s", "batch_size", "lr",
+                         "device", "quiet"})  # fmt: skip
+
+
+def _param_names(cls: type) -> set[str]:
+    return set(inspect.signature(cls).parameters)
+
+
+def _check_model_params(params: dict[str, Any], cls: type) -> dict[str, Any]:
+    allowed = _param_names(cls) - _RUN_PARAMS - {"eval_every"}
+    for name in params:
+        if name not in allowed:
+            raise ValueError(
+                f"unknown {cls.__name__} parameter '{name}'; choose from: "
+                f"{', '.join(sorted(allowed))}"
+            )
+    return params
+
+
+class _RunConfig(BaseModel):
+    """Fields shared by both runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    out: str  # the generator directory
+    data: str | None = None  # a SMILES file (csv/tsv/smi/sdf/parquet...); None = MOSES train
+    smiles_column: str | None = None
+    max_molecules: int | None = Field(default=None, ge=2)  # a seeded random subset of the data
+    seed: int = 0
+    epochs: int = Field(default=10, ge=1)
+    max_steps: int | None = Field(default=None, ge=1)  # a step budget instead of epochs
+    time_budget_minutes: float | None = Field(default=None, gt=0)
+    checkpoint_every: int | None = Field(default=None, ge=1)  # steps; None = when stopping
+    resume: bool = False  # continue the run whose checkpoints are in <out>/checkpoints
+    n_eval_samples: int = Field(default=1000, ge=0)  # prior samples scored after training
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    force: bool = False  # replace a generator saved in ``out``
+    quiet: bool = False
+
+
+class TrainVAEConfig(_RunConfig):
+    """The resolved, validated configuration of one SMILES VAE training run."""
+
+    batch_size: int = Field(default=128, ge=1)
+    lr: float = Field(default=1e-3, gt=0)
+    eval_every: int | None = Field(default=None, ge=1)  # step mode: validate every N steps
+    model_params: dict[str, Any] = Field(default_factory=dict)  # other SmilesVAE parameters
+
+    @field_validator("model_params")
+    @classmethod
+    def _known_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_model_params(value, SmilesVAE)
+
+
+class TrainLatentGANConfig(_RunConfig):
+    """The resolved, validated configuration of one latent GAN training run."""
+
+    vae: str  # directory of a saved smiles-vae generator
+    epochs: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=64, ge=1)
+    lr: float = Field(default=2e-4, gt=0)
+    model_params: dict[str, Any] = Field(default_factory=dict)  # other LatentGAN parameters
+
+    @field_validator("model_params")
+    @classmethod
+    def _known_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_model_params(value, LatentGAN)
+
+
+@dataclass
+class GeneratorTrainResult:
+    """What a generator training run produced."""
+
+    out: Path
+    generator: SmilesVAE | LatentGAN
+    n_input: int  # molecules read (after the subset)
+    n_used: int  # molecules trained on
+    n_invalid: int
+    n_too_long: int
+    stop_reason: str  # max_epochs | max_steps | time_budget | ...
+    seconds: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Molecules:
+    smiles: list[str]
+    lines: np.ndarray  # the file line (record, row) of each SMILES, for messages
+    path: str
+    source: str
+    corpus: dict[str, Any]  # the file read, as ``drugforge generate`` reads it for novelty
+
+    def location(self, i: int) -> str:
+        return f"{self.path}:{int(self.lines[i])}"
+
+
+def _read_molecules(config: _RunConfig, log: Logger) -> _Molecules:
+    """The run's SMILES (MOSES train or the user's file), a seeded subset when asked."""
+    if config.data is None:
+        path = moses_file("train")
+        smiles = pd.read_csv(path, usecols=["SMILES"])["SMILES"].astype(str).tolist()
+        lines = np.arange(2, len(smiles) + 2)  # the CSV header is line 1
+        where, source = path.name, f"MOSES train ({path})"
+        column = None
+    else:
+        table = read_molecules(config.data, smiles_column=config.smiles_column, target_columns=[])
+        smiles, lines = table.smiles, table.line_numbers
+        where = source = str(config.data)
+        # the column as given: detection is redone the same way when reading for novelty, and a
+        # .smi file has no header to name (read_molecules calls its column 'smiles')
+        path, column = Path(config.data), config.smiles_column
+    n_read = len(smiles)
+    # the same record as the pretraining workflow's, so ``drugforge generate`` can mark novelty
+    # (against the whole file, also when a subset was trained on)
+    corpus = {
+        "files": [{"path": str(path.resolve()), "sha256": file_sha256(path), "records": n_read,
+                   "moses": "train" if config.data is None else None}],
+        "smiles_column": column,
+        "subset": config.max_molecules if config.max_molecules is not None
+        and config.max_molecules < n_read else None,
+    }  # fmt: skip
+    if config.max_molecules is not None and config.max_molecules < n_read:
+        rng = np.random.default_rng(config.seed)
+        keep = np.sort(rng.choice(n_read, size=config.max_molecules, replace=False))
+        smiles, lines = [smiles[i] for i in keep], lines[keep]
+        log(f"data: {source}: {n_read} molecules, a seeded subset of {len(smiles)} used")
+    else:
+        log(f"data: {source}: {n_read} molecules")
+    return _Molecules(smiles, lines, where, source, corpus)
+
+
+def _report_skipped(model: SmilesVAE | LatentGAN, molecules: _Molecules, log: Logger,
+                    max_length: int) -> dict[str, Any]:  # fmt: skip
+    """Log and return the skipped rows (counts and the first few file:line places)."""
+    invalid = [molecules.location(i) for i in model.invalid_rows_]
+    too_long = [molecules.location(i) for i in model.too_long_rows_]
+    if invalid:
+        log(f"data: {len(invalid)} invalid SMILES skipped (e.g. {', '.join(invalid[:3])})")
+    if too_long:
+        log(f"data: {len(too_long)} SMILES longer than {max_length} tokens skipped "
+            f"(e.g. {', '.join(too_long[:3])})")  # fmt: skip
+    return {
+        "n_input": len(molecules.smiles),
+        "n_invalid": len(invalid),
+        "n_too_long": len(too_long),
+        "invalid_examples": invalid[:10],  # file:line
+        "too_long_examples": too_long[:10],
+        "source": molecules.source,
+    }
+
+
+def _prepare_out(config: _RunConfig) -> tuple[Path, Path]:
+    """The output directory and its checkpoints/; refuses to mix a new run with an old one."""
+    out = Path(config.out)
+    checkpoints = out / "checkpoints"
+    if config.resume:
+        if not checkpoints.is_dir():
+            raise InputError("nothing to resume: no checkpoints/ in the output directory", path=out)
+        return out, checkpoints
+    if (out / "manifest.json").exists() and not config.force:
+        raise InputError("a generator is already saved here; use --force to overwrite", path=out)
+    if checkpoints.is_dir():
+        if not config.force:
+            raise InputError(
+                "an earlier run's checkpoints are here; continue it with --resume or start over "
+                "with --force",
+                path=out,
+            )
+        shutil.rmtree(checkpoints)  # a fresh run must not resume from them by mistake
+    return out, checkpoints
+
+
+def _sample_metrics(model: SmilesVAE | LatentGAN, n: int, seed: int) -> dict[str, Any]:
+    """Validity and uniqueness (among the valid) of ``n`` samples at temperature 1."""
+    if n == 0:
+        return {}
+    t0 = time.perf_counter()
+    samples = model.sample(n, temperature=1.0, seed=seed)
+    seconds = time.perf_counter() - t0
+    canonical = []
+    for s in samples:
+        mol = parse_smiles(s)
+        if mol is not None:
+            canonical.append(Chem.MolToSmiles(mol))
+    return {
+        "n_samples": n,
+        "validity": len(canonical) / n,
+        "uniqueness": len(set(canonical)) / len(canonical) if canonical else 0.0,
+        "sample_molecules_per_s": n / max(seconds, 1e-9),
+    }
+
+
+def _last(history: list[dict[str, Any]], key: str) -> Any:
+    """The last period's ``key`` (None when unknown, e.g. after resuming a finished run)."""
+    return history[-1].get(key) if history else None
+
+
+def _num(value: Any) -> str:
+    return "?" if value is None else f"{value:.3g}"
+
+
+def run_train_vae(config: TrainVAEConfig) -> GeneratorTrainResult:
+    """Fit a SMILES VAE as configured and save it to ``config.out``."""
+    log = make_logger(config.quiet)
+    started = time.perf_counter()
+    out, checkpoints = _prepare_out(config)
+    molecules = _read_molecules(config, log)
+    vae = SmilesVAE(
+        **config.model_params,
+        seed=config.seed,
+        max_epochs=config.epochs,
+        max_steps=config.max_steps,
+        eval_every=config.eval_every,
+        time_budget_s=None if config.time_budget_minutes is None
+        else 60.0 * config.time_budget_minutes,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        device=config.device,
+        quiet=config.quiet,
+    )  # fmt: skip
+    budget = f"{config.max_steps} steps" if config.max_steps else f"{config.epochs} epochs"
+    log(f"train: smiles-vae, {budget}, batch {config.batch_size}, seed {config.seed}"
+        + (f", time budget {config.time_budget_minutes:g} min" if config.time_budget_minutes
+           else ""))  # fmt: skip
+    vae.fit(
+        molecules.smiles, skip_invalid=True, checkpoint_dir=str(checkpoints),
+        checkpoint_every=config.checkpoint_every, resume=config.resume,
+    )  # fmt: skip
+    data = _report_skipped(vae, molecules, log, vae.config_.max_length)
+    vae.training_["corpus"] = molecules.corpus  # saved with the model's provenance
+    training = vae.training_
+    history = training["history"]
+    log(f"train: {training['steps']} steps ({training['stop_reason']}), "
+        f"recon {_num(_last(history, 'train_recon'))}, KL {_num(_last(history, 'train_kl'))} "
+        "nats per molecule")  # fmt: skip
+    holdout = vae.holdout_smiles_[:500]
+    metrics: dict[str, Any] = {
+        "data": {**data, "n_train": training["n_train"], "n_val": training["n_val"]},
+        "stop_reason": training["stop_reason"],
+        "steps": training["steps"],
+        "train_recon": _last(history, "train_recon"),
+        "train_kl": _last(history, "train_kl"),
+        "val_loss": training["best_val_loss"],
+        "val_recon": _last(history, "val_recon"),
+        "val_kl": _last(history, "val_kl"),
+        # greedy decoding of mu gives back the molecule: how much the latent space keeps
+        "holdout_reconstruction_accuracy": (
+            vae.reconstruction_accuracy(holdout) if holdout else None
+        ),
+        "n_holdout_reconstructed": len(holdout),
+        "prior_samples": _sample_metrics(vae, config.n_eval_samples, config.seed),
+    }
+    saved = save_generator(out, vae, config=config.model_dump(mode="json"), metrics=metrics,
+                           overwrite=config.force or config.resume)  # fmt: skip
+    log(f"saved: {saved}")
+    return GeneratorTrainResult(
+        out=saved, generator=vae, n_input=data["n_input"], n_used=training["n_train"]
+        + training["n_val"], n_invalid=data["n_invalid"], n_too_long=data["n_too_long"],
+        stop_reason=training["stop_reason"], seconds=time.perf_counter() - started,
+        metrics=metrics,
+    )  # fmt: skip
+
+
+def run_train_latent_gan(config: TrainLatentGANConfig) -> GeneratorTrainResult:
+    """Fit a latent GAN on a saved VAE's latents as configured and save it to ``config.out``."""
+    log = make_logger(config.quiet)
+    started = time.perf_counter()
+    out, checkpoints = _prepare_out(config)
+    loaded = load_generator(config.vae)
+    vae = loaded.generator
+    if not isinstance(vae, SmilesVAE):
+        raise InputError(f"not a smiles-vae generator (it is '{loaded.kind}')", path=config.vae)
+    vae.device = config.device
+    molecules = _read_molecules(config, log)
+    gan = LatentGAN(
+        **config.model_params,
+        seed=config.seed,
+        max_epochs=config.epochs,
+        max_steps=config.max_steps,
+        time_budget_s=None if config.time_budget_minutes is None
+        else 60.0 * config.time_budget_minutes,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        device=config.device,
+        quiet=config.quiet,
+    )  # fmt: skip
+    log(f"train: latent-gan on the latents of {config.vae}, seed {config.seed}")
+    gan.fit(
+        vae, molecules.smiles, skip_invalid=True, checkpoint_dir=str(checkpoints),
+        checkpoint_every=config.checkpoint_every, resume=config.resume,
+    )  # fmt: skip
+    data = _report_skipped(gan, molecules, log, vae.config_.max_length)
+    gan.training_["corpus"] = molecules.corpus
+    training = gan.training_
+    history = training["history"]
+    log(f"train: {training['steps']} steps ({training['stop_reason']}), Wasserstein estimate "
+        f"{_num(_last(history, 'wasserstein'))}")  # fmt: skip
+    metrics: dict[str, Any] = {
+        "data": {**data, "n_latents": training["n_latents"]},
+        "vae": str(config.vae),
+        "stop_reason": training["stop_reason"],
+        "steps": training["steps"],
+        "wasserstein": _last(history, "wasserstein"),
+        "gradient_penalty": _last(history, "gradient_penalty"),
+        "samples": _sample_metrics(gan, config.n_eval_samples, config.seed),
+    }
+    saved = save_generator(out, gan, config=config.model_dump(mode="json"), metrics=metrics,
+                           overwrite=config.force or config.resume)  # fmt: skip
+    log(f"saved: {saved}")
+    return GeneratorTrainResult(
+        out=saved, generator=gan, n_input=data["n_input"], n_used=training["n_latents"],
+        n_invalid=data["n_invalid"], n_too_long=data["n_too_long"],
+        stop_reason=training["stop_reason"], seconds=time.perf_counter() - started,
+        metrics=metrics,
+    )  # fmt: skip
