@@ -184,44 +184,62 @@ def _read_json(path: Path, model_dir: Path) -> Any:
         raise ArtifactError(f"cannot read {path.name}: {err}", path=model_dir) from None
 
 
-def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
-    """Load a saved model directory after verifying its integrity."""
-    path = Path(model_dir)
+def _verified_state(
+    path: Path, *, fmt: str, max_version: int, what: str, missing_hint: str = ""
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray]]:
+    """(manifest, model.json, arrays) of a saved directory whose every checksum matches.
+
+    ``fmt`` is the manifest's ``format`` ("drugforge-model" or "drugforge-generator"),
+    ``what`` the word used in messages ("model", "generator"). Each problem is one line.
+    """
     if not path.is_dir():
-        raise ArtifactError("not a drugforge model directory (no such directory)", path=path)
+        raise ArtifactError(f"not a drugforge {what} directory (no such directory)", path=path)
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
-        raise ArtifactError("not a drugforge model directory (manifest.json missing)", path=path)
+        raise ArtifactError(
+            f"not a drugforge {what} directory (manifest.json missing){missing_hint}", path=path
+        )
     manifest = _read_json(manifest_path, path)
-    if not isinstance(manifest, dict) or manifest.get("format") != "drugforge-model":
-        raise ArtifactError("manifest.json is not a drugforge model manifest", path=path)
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
+        raise ArtifactError(f"manifest.json is not a drugforge {what} manifest", path=path)
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or version > max_version:
         made_by = manifest.get("versions", {}).get("drugforge", "?")
         raise ArtifactError(
-            f"model format version {version} (made by drugforge {made_by}) is newer than this "
-            f"drugforge {drugforge.__version__} understands (format {FORMAT_VERSION}); upgrade",
+            f"{what} format version {version} (made by drugforge {made_by}) is newer than this "
+            f"drugforge {drugforge.__version__} understands (format {max_version}); upgrade",
             path=path,
         )
     files = manifest.get("files")
     if not isinstance(files, dict) or WEIGHTS not in files or MODEL_JSON not in files:
-        raise ArtifactError("manifest.json does not list the model files", path=path)
+        raise ArtifactError(f"manifest.json does not list the {what} files", path=path)
     for name, expected in files.items():
         file = path / name
         if not file.is_file():
             raise ArtifactError(f"file {name} listed in the manifest is missing", path=path)
         if _sha256(file) != expected:
             raise ArtifactError(
-                f"checksum mismatch for {name}: the model was modified after it was saved; "
+                f"checksum mismatch for {name}: the {what} was modified after it was saved; "
                 "refusing to load it",
                 path=path,
             )
     meta = _read_json(path / MODEL_JSON, path)
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{MODEL_JSON} is not a JSON object", path=path)
     try:
         arrays = load_file(str(path / WEIGHTS))
     except Exception as err:  # noqa: BLE001  (safetensors raises its own error types)
         raise ArtifactError(f"cannot read {WEIGHTS}: {err}", path=path) from None
     arrays.pop("__drugforge__", None)
+    return manifest, meta, arrays
+
+
+def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
+    """Load a saved model directory after verifying its integrity."""
+    path = Path(model_dir)
+    manifest, meta, arrays = _verified_state(
+        path, fmt="drugforge-model", max_version=FORMAT_VERSION, what="model"
+    )
     try:
         model = model_from_state(ModelState(arrays=arrays, meta=meta))
     except (KeyError, ValueError, TypeError) as err:
@@ -314,48 +332,13 @@ def save_generator(
 def load_generator(model_dir: str | os.PathLike[str]) -> LoadedGenerator:
     """Load a saved generator directory after verifying every checksum (no pickle)."""
     path = Path(model_dir)
-    if not path.is_dir():
-        raise ArtifactError("not a drugforge generator directory (no such directory)", path=path)
-    manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
-        hint = (" (a pretraining run that has not finished: resume it with --resume)"
-                if (path / "checkpoints").is_dir() else "")  # fmt: skip
-        raise ArtifactError(
-            f"not a drugforge generator directory (manifest.json missing){hint}", path=path
-        )
-    manifest = _read_json(manifest_path, path)
-    if not isinstance(manifest, dict) or manifest.get("format") != "drugforge-generator":
-        raise ArtifactError("manifest.json is not a drugforge generator manifest", path=path)
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version > GENERATOR_FORMAT_VERSION:
-        made_by = manifest.get("versions", {}).get("drugforge", "?")
-        raise ArtifactError(
-            f"generator format version {version} (made by drugforge {made_by}) is newer than "
-            f"this drugforge {drugforge.__version__} understands "
-            f"(format {GENERATOR_FORMAT_VERSION}); upgrade",
-            path=path,
-        )
-    files = manifest.get("files")
-    if not isinstance(files, dict) or WEIGHTS not in files or MODEL_JSON not in files:
-        raise ArtifactError("manifest.json does not list the generator files", path=path)
-    for name, expected in files.items():
-        file = path / name
-        if not file.is_file():
-            raise ArtifactError(f"file {name} listed in the manifest is missing", path=path)
-        if _sha256(file) != expected:
-            raise ArtifactError(
-                f"checksum mismatch for {name}: the generator was modified after it was saved; "
-                "refusing to load it",
-                path=path,
-            )
-    meta = _read_json(path / MODEL_JSON, path)
-    if not isinstance(meta, dict):
-        raise ArtifactError(f"{MODEL_JSON} is not a JSON object", path=path)
-    try:
-        arrays = load_file(str(path / WEIGHTS))
-    except Exception as err:  # noqa: BLE001  (safetensors raises its own error types)
-        raise ArtifactError(f"cannot read {WEIGHTS}: {err}", path=path) from None
-    arrays.pop("__drugforge__", None)
+    hint = (" (a pretraining run that has not finished: resume it with --resume)"
+            if (path / "checkpoints").is_dir() else "")  # fmt: skip
+    manifest, meta, arrays = _verified_state(
+        path, fmt="drugforge-generator", max_version=GENERATOR_FORMAT_VERSION, what="generator",
+        missing_hint=hint,
+    )
+    files = manifest["files"]
     try:
         generator = generator_from_state(ModelState(arrays=arrays, meta=meta))
     except (KeyError, ValueError, TypeError, RuntimeError) as err:
