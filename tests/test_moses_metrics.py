@@ -46,6 +46,7 @@ from drugforge.evaluate.moses import (
     nearest_neighbour_similarity,
     novelty,
 )
+from drugforge.workflows.benchmark import read_smiles_file
 
 
 def packed(*bit_sets: set[int]) -> np.ndarray:
@@ -342,3 +343,17 @@ def test_cli_benchmark_moses_end_to_end(
     assert "| Valid |" in out.with_suffix(".md").read_text()
     assert main(argv) == 2  # the report exists: --force needed
     assert "output exists" in capsys.readouterr().err
+
+
+def test_read_smiles_file_formats(tmp_path: Path) -> None:
+    smi = tmp_path / "gen.smi"
+    smi.write_text("SMILES\nCCO ethanol\n\nc1ccccc1 benzene\nC1CC\n")
+    assert read_smiles_file(smi) == (["CCO", "c1ccccc1", "C1CC"], [2, 4, 5])
+    tsv = tmp_path / "gen.tsv"
+    pd.DataFrame({"SMILES": ["CCO", "", "xyz"], "score": [1, 2, 3]}).to_csv(tsv, sep="\t",
+                                                                          index=False)  # fmt: skip
+    assert read_smiles_file(tsv) == (["CCO", "", "xyz"], [2, 3, 4])
+    bad = tmp_path / "gen.csv"
+    pd.DataFrame({"molecule": ["CCO"]}).to_csv(bad, index=False)
+    with pytest.raises(InputError, match="no 'raw' or 'smiles' column; columns: molecule"):
+        read_smiles_file(bad)
