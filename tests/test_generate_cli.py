@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -134,14 +135,34 @@ def test_resume_after_a_time_budget_matches_an_uninterrupted_run(
     assert json.loads(stdout)["stop_reason"] == "time_budget"
     assert "1 of 8 steps (stopped: time_budget)" in (out / "model_card.md").read_text()
     # a different setting is refused; the saved ones are reused when omitted
-    code, _, err = run(["pretrain", "--out", str(out), "--resume", "--max-steps", "9"], capsys)
-    one_line_error(code, err, "--max-steps 9 differs from the run being resumed (8)")
+    code, _, err = run(["pretrain", "--out", str(out), "--resume", "--lr", "0.5"], capsys)
+    one_line_error(code, err, "--lr 0.5 differs from the run being resumed (0.001)")
+    rescheduled = tmp_path / "rescheduled"
+    shutil.copytree(out, rescheduled)
     code, stdout, err = run(["pretrain", "--out", str(out), "--resume", "--quiet"], capsys)
     assert code == 0, err
     assert json.loads(stdout)["steps"] == 8
     a = load_file(str(out / "model.safetensors"))
     b = load_file(str(generator / "model.safetensors"))
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+    # --max-steps on resume moves the end of the schedule (never to or before the step reached)
+    code, _, err = run(["pretrain", "--out", str(rescheduled), "--resume", "--max-steps", "1",
+                        "--quiet"],
+                       capsys)  # fmt: skip
+    one_line_error(code, err, "--max-steps 1 is not beyond the last checkpoint's step 1")
+    code, stdout, err = run(["pretrain", "--out", str(rescheduled), "--resume", "--max-steps",
+                             "11", "--time-budget-minutes", "0.00001"], capsys)  # fmt: skip
+    assert code == 0, err
+    assert "the learning-rate schedule is recomputed from step 1" in err
+    assert json.loads(stdout)["steps"] == 2 and json.loads(stdout)["max_steps"] == 11
+    code, stdout, err = run(["pretrain", "--out", str(rescheduled), "--resume", "--quiet"], capsys)
+    assert code == 0, err
+    assert json.loads(stdout)["steps"] == 11
+    history = json.loads((rescheduled / "checkpoints" / "run.json").read_text())["reschedules"]
+    assert [(h["at_step"], h["from_max_steps"], h["to_max_steps"]) for h in history] == [(1, 8, 11)]
+    c = load_file(str(rescheduled / "model.safetensors"))
+    assert not all(np.array_equal(a[k], c[k]) for k in a)
 
 
 def test_bad_inputs_give_one_line_and_exit_2(

@@ -86,7 +86,8 @@ class MosesFeatures:
     fragments, scaffolds : occurrence counts of BRICS fragments and of 2+-ring scaffolds.
     passes_filters : ``(n_valid,)`` bool (samples only; ``None`` for reference sets).
     properties : logP, SA, QED, weight of each valid molecule, ``(n_valid,)`` float64 each.
-    cpu_seconds : seconds spent per stage, summed over workers.
+    stage_seconds : wall-clock seconds per stage inside the workers, summed over workers (on a
+        loaded machine this includes time spent waiting for a core).
     """
 
     n_input: int
@@ -97,7 +98,7 @@ class MosesFeatures:
     scaffolds: Counter[str]
     passes_filters: np.ndarray | None
     properties: dict[str, np.ndarray]
-    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def moses_mol(smiles: str) -> Chem.Mol | None:
@@ -343,5 +344,5 @@ def _merge(
         scaffolds=scaffolds,
         passes_filters=passes,
         properties=properties,
-        cpu_seconds=seconds,
+        stage_seconds=seconds,
     )

@@ -565,14 +565,14 @@ class MosesResult:
     metrics : metric name (MOSES keys, :data:`METRIC_NAMES`) -> value.
     seconds : wall seconds per step (metric names, plus ``features``, ``chemnet`` and the
         reference/train loading steps).
-    feature_cpu_seconds : per-molecule work by stage, summed over worker processes.
+    feature_stage_seconds : per-molecule work by stage (wall clock inside the workers, summed).
     n_samples, n_valid : input strings and valid molecules among them.
     notes : what a reader must know (fewer samples than ``k``, ...).
     """
 
     metrics: dict[str, float]
     seconds: dict[str, float]
-    feature_cpu_seconds: dict[str, float]
+    feature_stage_seconds: dict[str, float]
     n_samples: int
     n_valid: int
     notes: list[str] = field(default_factory=list)
@@ -721,7 +721,7 @@ def score_samples(
     return MosesResult(
         metrics=ordered,
         seconds=seconds,
-        feature_cpu_seconds=feats.cpu_seconds,
+        feature_stage_seconds=feats.stage_seconds,
         n_samples=feats.n_input,
         n_valid=n_valid,
         notes=notes,

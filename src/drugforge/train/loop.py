@@ -121,6 +121,10 @@ class TrainConfig:
     checkpoint_every: int | None = None  # steps between checkpoints; None = only when stopping
     keep_checkpoints: int = 2  # the newest ones kept, older ones deleted
     resume: bool = False  # continue from the newest checkpoint in checkpoint_dir
+    # resume only: max_steps may differ from the checkpoint's; the warmup + cosine schedule is
+    # then recomputed for the new total from the current step (no longer step-for-step the run
+    # that was started, which the checkpoint's own max_steps would reproduce exactly)
+    reschedule: bool = False
     time_budget_s: float | None = None  # stop (resumably) after this much training in this run
     precision: Literal["fp32", "bf16", "auto"] = "fp32"  # auto: bf16 autocast on CUDA, else fp32
 
@@ -511,6 +515,14 @@ class _Interrupts:
 
 
 # --------------------------------------------------------------------------------- the loop
+def _scheduler_factors(scheduler: torch.optim.lr_scheduler.LRScheduler) -> list[float]:
+    """The learning-rate multipliers a LambdaLR gives at its current step."""
+    lambdas = getattr(scheduler, "lr_lambdas", None)
+    if lambdas is None:
+        return [1.0 for _ in scheduler.optimizer.param_groups]
+    return [float(f(scheduler.last_epoch)) for f in lambdas]
+
+
 def _lr_lambda(config: TrainConfig, warmup: int, total: int) -> Callable[[int], float]:
     """Multiplier of ``config.lr`` at optimizer step ``s``: linear warmup, then cosine decay."""
     floor = config.min_lr_ratio
@@ -838,6 +850,8 @@ def _resume(
     checkpoint = read_checkpoint(path)
     saved = checkpoint.meta.get("config", {})
     for key in _RESUME_KEYS:
+        if key == "max_steps" and config.reschedule:
+            continue
         if key in saved and saved[key] != getattr(config, key):
             raise DrugforgeError(
                 f"the checkpoint was written with {key}={saved[key]!r} but this run has "
@@ -848,6 +862,15 @@ def _resume(
     stream.load_state_dict(checkpoint.meta["stream"])
     loop = checkpoint.meta["loop"]
     state = _LoopState(**{f.name: loop[f.name] for f in fields(_LoopState) if f.name in loop})
+    if config.reschedule and config.max_steps is not None:
+        if config.max_steps <= state.step:
+            raise DrugforgeError(
+                f"max_steps {config.max_steps} is not beyond the checkpoint's step {state.step}",
+                path=path,
+            )
+        # the optimizer's learning rate was loaded from the old schedule: set the new one's
+        for group, factor in zip(optimizer.param_groups, _scheduler_factors(scheduler)):
+            group["lr"] = group["initial_lr"] * factor
     return state, checkpoint.best
 def predict_torch(
     module: nn.Module,

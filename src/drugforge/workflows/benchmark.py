@@ -143,7 +143,7 @@ class MosesBenchmarkReport:
             "published_train": MOSES_PUBLISHED_TRAIN,
             "published_train_source": "MOSES README / Polykovskiy et al. 2020, Train row",
             "seconds": r.seconds,
-            "feature_cpu_seconds": r.feature_cpu_seconds,
+            "feature_stage_seconds": r.feature_stage_seconds,
             "total_seconds": self.total_seconds,
             "notes": r.notes,
             "references": self.references,
@@ -197,12 +197,12 @@ class MosesBenchmarkReport:
             f"{k} {v:.1f}" for k, v in r.seconds.items() if k in ("features", "chemnet",
                                                                    "reference statistics")
         )  # fmt: skip
-        cpu = ", ".join(f"{k} {v:.1f}" for k, v in r.feature_cpu_seconds.items())
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in r.feature_stage_seconds.items())
         load = self.machine.get("load_average_start")
         return (
             f"{r.n_samples} samples ({r.n_valid} valid), {self.total_seconds:.1f} s in all; "
-            f"steps shared by several metrics (s): {shared}; per-molecule work (CPU s over all "
-            f"workers): {cpu}; load average at start {load}"
+            f"steps shared by several metrics (s): {shared}; per-molecule work (s inside the "
+            f"workers, summed): {cpu}; load average at start {load}"
         )
 
 

@@ -53,7 +53,7 @@ from drugforge.data.corpus import (
 from drugforge.errors import InputError
 from drugforge.featurize.tokenizer import SmilesTokenizer
 from drugforge.models.chemlm import ChemLM, ChemLMConfig
-from drugforge.train.checkpoint import latest_checkpoint
+from drugforge.train.checkpoint import latest_checkpoint, read_checkpoint
 from drugforge.train.loop import TrainConfig, TrainResult, resolve_device
 from drugforge.workflows.common import Logger, make_logger
 from drugforge.workflows.progress import Progress
@@ -245,6 +245,13 @@ def _resume_config(config: PretrainConfig, run: dict[str, Any]) -> PretrainConfi
         mine, theirs = getattr(config, name), getattr(saved, name)
         if name == "out" or mine == theirs:
             continue
+        if name == "max_steps":  # a new end of the schedule; warmup and evaluation stay put
+            saved = saved.model_copy(update={
+                "max_steps": mine, "warmup_steps": saved.resolved_warmup,
+                "eval_every": saved.resolved_eval_every,
+                "checkpoint_every": saved.checkpoint_every or saved.resolved_eval_every,
+            })  # fmt: skip
+            continue
         raise InputError(
             f"--{name.replace('_', '-')} {mine} differs from the run being resumed ({theirs}); "
             "resume with the saved settings (omit the option) or start over with --force"
@@ -256,6 +263,32 @@ def _resume_config(config: PretrainConfig, run: dict[str, Any]) -> PretrainConfi
         if name in config.model_fields_set:
             session[name] = getattr(config, name)
     return saved.model_copy(update={**session, "resume": True, "force": False, "out": config.out})
+
+
+def _reschedule(config: PretrainConfig, run: dict[str, Any], checkpoints: Path, log: Logger) -> bool:
+    """Record a changed ``--max-steps`` in run.json; True when the newest checkpoint's differs.
+
+    The learning-rate schedule (warmup, then cosine to ``lr/10`` at ``max_steps``) is then
+    recomputed for the new total from the checkpoint's step; the run stays resumable.
+    """
+    path = latest_checkpoint(checkpoints)
+    assert path is not None  # _load_run checked
+    meta = read_checkpoint(path).meta
+    written, step = meta.get("config", {}).get("max_steps"), int(meta["loop"]["step"])
+    if config.max_steps != run["config"]["max_steps"]:
+        if config.max_steps <= step:
+            raise InputError(f"--max-steps {config.max_steps} is not beyond the last checkpoint's "
+                             f"step {step}", path=path)  # fmt: skip
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        change = {"at_step": step, "from_max_steps": run["config"]["max_steps"],
+                  "to_max_steps": config.max_steps, "when": when}  # fmt: skip
+        run.setdefault("reschedules", []).append(change)
+        keys = ("max_steps", "warmup_steps", "eval_every", "checkpoint_every")
+        run["config"].update({k: getattr(config, k) for k in keys})
+        write_json(checkpoints / RUN_JSON, run)
+        log(f"schedule: --max-steps {config.max_steps} (was {change['from_max_steps']}); "
+            f"the learning-rate schedule is recomputed from step {step}")
+    return written is not None and written != config.max_steps
 
 
 def _load_run(config: PretrainConfig) -> dict[str, Any]:
@@ -302,12 +335,14 @@ def run_pretrain(config: PretrainConfig) -> PretrainResult:
         files = [corpus_file(f["path"], config.smiles_column if not f["moses"] else None)
                  for f in run["files"]]  # fmt: skip
         log(f"resume: from {latest_checkpoint(out / 'checkpoints')}")
+        reschedule = _reschedule(config, run, out / "checkpoints", log)
     else:
         _prepare_out(config)
         files = _corpus_files(config)
         run = _prepare_run(config, files, log)
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         write_json(out / "checkpoints" / RUN_JSON, run)
+        reschedule = False
 
     device = resolve_device(config.device)
     if config.threads:
@@ -337,6 +372,7 @@ def run_pretrain(config: PretrainConfig) -> PretrainResult:
         checkpoint_dir=str(out / "checkpoints"),
         checkpoint_every=config.checkpoint_every or eval_every,
         resume=config.resume,
+        reschedule=reschedule,
         time_budget_s=None if config.time_budget_minutes is None else 60 * config.time_budget_minutes,
         seed=config.seed,
         device=config.device,
