@@ -117,6 +117,8 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
          "generators/README.md"),
         (("MOSES metrics: drugforge's implementation against the published reference row "
           "(`python benchmarks/moses_reference.py`)"), "moses/reference.md"),
+        (("Why FCD/Test and Scaf/Test of 30k training molecules exceed the published Train row: "
+          "sample size (`python benchmarks/moses_sample_size.py`)"), "moses/sample_size.md"),
         ("Pretraining runs", "chemlm/pretraining_status.md"),
     ):
         path = RESULTS / table_file

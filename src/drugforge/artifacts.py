@@ -21,12 +21,15 @@ Molecule generators (:mod:`drugforge.models.generative`) are saved the same way 
 ``model.safetensors``, ``model.json`` (the generator's JSON state: architecture, vocabulary,
 training provenance), ``config.json`` (the run configuration), ``metrics.json`` and extra files
 such as ``model_card.md``.
+
+Reading and verifying a directory (manifest, checksums, safetensors) lives one layer down, in
+:mod:`drugforge.models.stored`, so that a model can load a saved generator (the ``chem-lm``
+predictor's pretrained encoder) without importing this module.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import platform
@@ -38,18 +41,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 import drugforge
 from drugforge.errors import ArtifactError, InputError
 from drugforge.models import model_from_state, model_state
 from drugforge.models.base import ModelState, MolecularPredictor
 from drugforge.models.generative import SmilesGenerator, generator_from_state
+from drugforge.models.stored import (
+    GENERATOR_FORMAT_VERSION,
+    MANIFEST,
+    MODEL_JSON,
+    WEIGHTS,
+    read_generator_state,
+)
+from drugforge.models.stored import read_json as _read_json
+from drugforge.models.stored import sha256_file as _sha256
+from drugforge.models.stored import verified_state as _verified_state
 
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-WEIGHTS = "model.safetensors"
-MODEL_JSON = "model.json"
 _LIBRARIES = ("numpy", "torch", "rdkit", "scikit-learn", "lightgbm", "safetensors", "pandas")
 
 
@@ -89,14 +99,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[lib] = "not installed"
     return versions
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _to_jsonable(obj: Any) -> Any:
@@ -177,63 +179,6 @@ def save_model(
     return out
 
 
-def _read_json(path: Path, model_dir: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ArtifactError(f"cannot read {path.name}: {err}", path=model_dir) from None
-
-
-def _verified_state(
-    path: Path, *, fmt: str, max_version: int, what: str, missing_hint: str = ""
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray]]:
-    """(manifest, model.json, arrays) of a saved directory whose every checksum matches.
-
-    ``fmt`` is the manifest's ``format`` ("drugforge-model" or "drugforge-generator"),
-    ``what`` the word used in messages ("model", "generator"). Each problem is one line.
-    """
-    if not path.is_dir():
-        raise ArtifactError(f"not a drugforge {what} directory (no such directory)", path=path)
-    manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
-        raise ArtifactError(
-            f"not a drugforge {what} directory (manifest.json missing){missing_hint}", path=path
-        )
-    manifest = _read_json(manifest_path, path)
-    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
-        raise ArtifactError(f"manifest.json is not a drugforge {what} manifest", path=path)
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version > max_version:
-        made_by = manifest.get("versions", {}).get("drugforge", "?")
-        raise ArtifactError(
-            f"{what} format version {version} (made by drugforge {made_by}) is newer than this "
-            f"drugforge {drugforge.__version__} understands (format {max_version}); upgrade",
-            path=path,
-        )
-    files = manifest.get("files")
-    if not isinstance(files, dict) or WEIGHTS not in files or MODEL_JSON not in files:
-        raise ArtifactError(f"manifest.json does not list the {what} files", path=path)
-    for name, expected in files.items():
-        file = path / name
-        if not file.is_file():
-            raise ArtifactError(f"file {name} listed in the manifest is missing", path=path)
-        if _sha256(file) != expected:
-            raise ArtifactError(
-                f"checksum mismatch for {name}: the {what} was modified after it was saved; "
-                "refusing to load it",
-                path=path,
-            )
-    meta = _read_json(path / MODEL_JSON, path)
-    if not isinstance(meta, dict):
-        raise ArtifactError(f"{MODEL_JSON} is not a JSON object", path=path)
-    try:
-        arrays = load_file(str(path / WEIGHTS))
-    except Exception as err:  # noqa: BLE001  (safetensors raises its own error types)
-        raise ArtifactError(f"cannot read {WEIGHTS}: {err}", path=path) from None
-    arrays.pop("__drugforge__", None)
-    return manifest, meta, arrays
-
-
 def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
     """Load a saved model directory after verifying its integrity."""
     path = Path(model_dir)
@@ -250,7 +195,6 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
 
 
 # -------------------------------------------------------------------------------- generators
-GENERATOR_FORMAT_VERSION = 1
 GENERATOR_FILES = (MANIFEST, WEIGHTS, MODEL_JSON, "config.json", "metrics.json")
 
 
@@ -332,15 +276,11 @@ def save_generator(
 def load_generator(model_dir: str | os.PathLike[str]) -> LoadedGenerator:
     """Load a saved generator directory after verifying every checksum (no pickle)."""
     path = Path(model_dir)
-    hint = (" (a pretraining run that has not finished: resume it with --resume)"
-            if (path / "checkpoints").is_dir() else "")  # fmt: skip
-    manifest, meta, arrays = _verified_state(
-        path, fmt="drugforge-generator", max_version=GENERATOR_FORMAT_VERSION, what="generator",
-        missing_hint=hint,
-    )
+    manifest, state = read_generator_state(path)
+    meta = state.meta
     files = manifest["files"]
     try:
-        generator = generator_from_state(ModelState(arrays=arrays, meta=meta))
+        generator = generator_from_state(state)
     except (KeyError, ValueError, TypeError, RuntimeError) as err:
         message = " ".join(str(err).split())[:300]
         raise ArtifactError(f"incompatible generator state: {message}", path=path) from None

@@ -53,6 +53,12 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=MODEL_CHOICES, default="auto")
     train.add_argument("--model-param", action="append", default=[], type=_model_param,
                        metavar="MODEL.PARAM=VALUE", help="e.g. svm.C=10, mlp.hidden=[512,128]")
+    train.add_argument("--pretrained", default=None, metavar="NAME|DIR",
+                       help="chem-lm: the pretrained chem-lm generator (shipped name or directory; "
+                       "default: chem-lm)")
+    train.add_argument("--finetune", choices=["frozen", "full"], default=None,
+                       help="chem-lm: train only the heads on the fixed encoder (frozen, default) "
+                       "or the whole network (full)")
     train.add_argument("--auto-pool", default=None,
                        help="comma-separated candidates for --model auto (default: svm,gp,gbm "
                        "for regression; svm,gbm,mlp for classification)")
@@ -173,6 +179,7 @@ def _build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--encoding", default=None, help="text encoding of the input (utf-8)")
     emb.add_argument("--force", action="store_true")
     emb.add_argument("--quiet", action="store_true")
+    _add_optimize_parser(sub)
     bench = sub.add_parser("benchmark", help="score generated molecules on a benchmark")
     bsub = bench.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
     moses = bsub.add_parser("moses", help="the MOSES metrics (Polykovskiy et al. 2020)")
@@ -198,6 +205,116 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_OPTIMIZE_EPILOG = """\
+objective grammar (each --score is one quoted spec; options after spaces):
+  qed                          RDKit QED (0..1)
+  sa                           synthetic accessibility, scored (10 - SA) / 9
+  similarity:SMILES[,SMILES]   max Tanimoto (ECFP4) to the reference molecule(s)
+  substructure:SMARTS          match count; scored 1 when it matches (step(1,))
+  model:DIR[:TARGET]           a saved drugforge model: predicted value (regression, needs a
+                               transform) or P(positive) (classification)
+  options: weight=W  name=NAME  and one transform: sigmoid(low,high[,k])
+           reverse_sigmoid(low,high[,k])  step(low,high) (a bound may be empty)
+           linear(low,high)  none()
+  The total is the weighted geometric mean of the scored components, set to 0 when a
+  --constraint (NAME>=V, <=, >, <; NAME: a score name or qed sa mw logp tpsa hbd hba rotb
+  rings heavy_atoms), --must or --must-not SMARTS fails. --objective FILE (.json/.toml) holds
+  the same as {"components": [{"kind": "model", "path": "DIR", "name": "pKi", "transform":
+  {"kind": "sigmoid", "low": 5, "high": 9}}], "constraints": [{"metric": "qed", "op": ">=",
+  "value": 0.5}], "must_not": ["[N+](=O)[O-]"]}; flags add to it.
+example:
+  drugforge optimize --prior runs/chem-lm --out top.csv --steps 300 \\
+    --score "model:models/pki name=pKi sigmoid(5,9)" --score qed --constraint "qed>=0.5"
+"""
+
+
+def _add_optimize_parser(sub: Any) -> None:
+    opt = sub.add_parser(
+        "optimize", help="steer a chem-lm generator toward an objective (reinforcement learning)",
+        description="Fine-tune a pretrained chem-lm generator by reinforcement learning "
+        "(REINVENT-style augmented likelihood, scaffold diversity filter, experience replay) and "
+        "write the best molecules it found with every score component.",
+        epilog=_OPTIMIZE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    opt.add_argument("--prior", required=True, metavar="NAME|DIR",
+                     help="pretrained chem-lm generator directory or shipped name")
+    opt.add_argument("--out", required=True,
+                     help="output .csv/.tsv/.parquet (optionally .gz): the top molecules")
+    opt.add_argument("--objective", default=None, metavar="FILE", help="objective .json/.toml")
+    opt.add_argument("--score", action="append", default=[], metavar="SPEC",
+                     help='a score component, e.g. "model:DIR name=pKi sigmoid(5,9)" or qed')
+    opt.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                     help='hard constraint on a raw value, e.g. "qed>=0.5"')
+    opt.add_argument("--must", action="append", default=[], metavar="SMARTS",
+                     help="every molecule must match (else score 0)")
+    opt.add_argument("--must-not", action="append", default=[], metavar="SMARTS",
+                     help="no molecule may match (else score 0)")
+    opt.add_argument("--similar-to", action="append", default=[], metavar="SMILES",
+                     help="add a similarity score to these molecules")
+    opt.add_argument("--aggregate", choices=["geometric", "arithmetic"], default=None,
+                     help="weighted mean of the scored components (default: geometric)")
+    opt.add_argument("--steps", type=int, default=300, help="reinforcement-learning steps (300)")
+    opt.add_argument("--batch-size", type=int, default=64, help="molecules sampled per step (64)")
+    opt.add_argument("--sigma", type=float, default=128.0, help="score weight in the augmented "
+                     "likelihood (128)")
+    opt.add_argument("--lr", type=float, default=1e-4, help="learning rate (1e-4)")
+    opt.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (1)")
+    opt.add_argument("--bucket-size", type=int, default=25,
+                     help="diversity filter: good molecules per Murcko scaffold (25)")
+    opt.add_argument("--min-score", type=float, default=0.4,
+                     help="diversity filter: the score that counts as good (0.4)")
+    opt.add_argument("--no-diversity-filter", action="store_true")
+    opt.add_argument("--replay-size", type=int, default=100,
+                     help="best molecules kept for experience replay (100; 0: off)")
+    opt.add_argument("--replay-sample", type=int, default=10,
+                     help="molecules replayed per step (10)")
+    opt.add_argument("--top", type=int, default=100, metavar="K", help="molecules written (100)")
+    opt.add_argument("--seed", type=int, default=0)
+    opt.add_argument("--save-agent", default=None, metavar="DIR",
+                     help="also save the fine-tuned generator here")
+    opt.add_argument("--novelty-reference", default=None, metavar="FILE",
+                     help="molecules to count novelty against (besides the prior's corpus)")
+    opt.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                     help="checkpoints and run.json (default: OUT.checkpoints)")
+    opt.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS")
+    opt.add_argument("--resume", action="store_true",
+                     help="continue the run from its last checkpoint (same settings)")
+    opt.add_argument("--time-budget-minutes", type=float, default=None, metavar="M",
+                     help="stop after M minutes with a resumable checkpoint and the top so far")
+    opt.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    opt.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    opt.add_argument("--force", action="store_true", help="overwrite --out and start over")
+    opt.add_argument("--quiet", action="store_true")
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from drugforge.workflows.optimize import OptimizeConfig, objective_from_options, run_optimize
+
+    objective = objective_from_options(
+        file=args.objective, scores=args.score, constraints=args.constraint, must=args.must,
+        must_not=args.must_not, similar_to=args.similar_to, aggregate=args.aggregate,
+    )  # fmt: skip
+    try:
+        config = OptimizeConfig(
+            prior=args.prior, objective=objective, out=args.out, steps=args.steps,
+            batch_size=args.batch_size, sigma=args.sigma, lr=args.lr,
+            temperature=args.temperature, diversity_filter=not args.no_diversity_filter,
+            bucket_size=args.bucket_size, min_score=args.min_score,
+            replay_size=args.replay_size, replay_sample=args.replay_sample, top=args.top,
+            seed=args.seed, save_agent=args.save_agent, novelty_reference=args.novelty_reference,
+            checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
+            resume=args.resume, force=args.force, time_budget_minutes=args.time_budget_minutes,
+            threads=args.threads, device=args.device, quiet=args.quiet,
+        )  # fmt: skip
+    except (ValidationError, ValueError) as err:
+        raise DrugforgeError(f"invalid arguments: {_first_error(err)}") from None
+    result = run_optimize(config)
+    print(json.dumps(result.summary, default=float))
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -206,6 +323,13 @@ def _train(args: argparse.Namespace) -> int:
     params: dict[str, dict[str, Any]] = {}
     for model, key, value in args.model_param:
         params.setdefault(model, {})[key] = value
+    for option, key in (("--pretrained", "pretrained"), ("--finetune", "finetune")):
+        value = getattr(args, key)
+        if value is not None:
+            if args.model not in ("chem-lm", "auto"):
+                raise DrugforgeError(f"{option} applies to --model chem-lm (or auto with chem-lm "
+                                     f"in its pool), not to --model {args.model}")
+            params.setdefault("chem-lm", {})[key] = value
     try:
         parts = [float(x) for x in args.split_sizes.split(",")]
         if len(parts) != 3:
@@ -433,6 +557,7 @@ _COMMANDS = {
     "pretrain": _pretrain,
     "generate": _generate,
     "embed": _embed,
+    "optimize": _optimize,
     "benchmark": _benchmark,
 }
 

@@ -20,6 +20,11 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "gbm": ("drugforge.models.gbm", "GBMModel", "LightGBM gradient-boosted trees on fingerprints"),
     "mlp": ("drugforge.models.mlp", "FingerprintMLP", "dense network on a 2048-bit fingerprint"),
     "mpnn": ("drugforge.models.mpnn", "DMPNN", "directed message-passing neural network"),
+    "chem-lm": (
+        "drugforge.models.chemlm_predictor",
+        "ChemLMPredictor",
+        "pretrained chemical language model (Transformer on SMILES) with MLP heads",
+    ),
     "ensemble": ("drugforge.models.ensemble", "Ensemble", "average of several models"),
 }
 

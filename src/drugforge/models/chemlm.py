@@ -25,9 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from drugforge.errors import InputError
+from drugforge.errors import ArtifactError, InputError
 from drugforge.featurize.tokenizer import SmilesTokenizer
 from drugforge.models.base import ModelState
+from drugforge.models.stored import read_generator_state, resolve_generator_dir
 from drugforge.train.loop import (
     BatchStream,
     ListData,
@@ -48,6 +49,7 @@ __all__ = [
     "ChemLMModule",
     "KVCache",
     "lm_loss",
+    "load_chemlm",
     "pad_batch",
     "sequence_log_probs",
 ]
@@ -489,6 +491,34 @@ class ChemLM:
                     cache.keep(keep)
         return out
 
+    def sample_sequences(
+        self,
+        n: int,
+        generator: torch.Generator,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+    ) -> tuple[Tensor, list[str]]:
+        """``n`` sampled sequences as training-ready ids and as strings (reinforcement learning).
+
+        ids: int64 (n, L) ``<bos> ... <eos> <pad>...``, trimmed to the longest row, drawn by
+        ``generator`` (on the model's device) with the KV cache. Computed without gradients but
+        outside inference mode, so the ids can feed a training step (``sequence_log_probs``).
+        The module is put in eval mode for sampling and left in the mode it was in.
+        """
+        was_training = self.module.training
+        self.module.eval()
+        try:
+            with torch.no_grad():
+                body = self._sample_ids(n, temperature, top_k, generator, True)  # (n, max_len-1)
+        finally:
+            self.module.train(was_training)
+        strings = [self.tokenizer.decode(row) for row in body.tolist()]
+        bos = torch.full((n, 1), BOS_ID, dtype=torch.long, device=body.device)
+        ids = torch.cat([bos, body], dim=1)  # (n, max_len)
+        width = int((ids != PAD_ID).sum(dim=1).max()) if n else 1
+        return ids[:, :width].contiguous(), strings
+
     # ---------------------------------------------------------------------- scoring
     def log_likelihood(self, smiles: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Per molecule, the sum of the log-probabilities of its tokens (``<eos>`` included).
@@ -554,3 +584,23 @@ class ChemLM:
         module = ChemLMModule(config)
         arrays_to_module(module, state.arrays, prefix="module.")
         return cls(tokenizer, module, training=meta.get("training"))
+
+
+def load_chemlm(model: str, *, option: str = "--model") -> ChemLM:
+    """The saved chem-lm generator ``model``: a shipped name (``chem-lm``) or a directory.
+
+    Every checksum is verified and nothing pickled is read (:mod:`drugforge.models.stored`).
+    ``option`` is the command-line option named when a shipped name is missing ("no trained
+    'chem-lm' generator is shipped ...; pass --pretrained DIR"). Another generator kind (a SMILES
+    VAE) is refused with an :class:`~drugforge.errors.ArtifactError`.
+    """
+    path = resolve_generator_dir(model, option=option)
+    _, state = read_generator_state(path)
+    kind = state.meta.get("generator")
+    if kind != ChemLM.kind:
+        raise ArtifactError(f"this is a '{kind}' generator, not a '{ChemLM.kind}'", path=path)
+    try:
+        return ChemLM.from_state(state)
+    except (KeyError, ValueError, TypeError, RuntimeError) as err:
+        message = " ".join(str(err).split())[:300]
+        raise ArtifactError(f"incompatible chem-lm state: {message}", path=path) from None

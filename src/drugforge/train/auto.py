@@ -19,6 +19,7 @@ from drugforge.data.splits import Split, kfold
 from drugforge.evaluate.metrics import METRIC_DIRECTIONS, compute_metrics, primary_metric
 from drugforge.models import build_model, model_param_names
 from drugforge.models.base import TaskType
+from drugforge.models.stored import shipped_generators
 
 #: default candidates. The kernel models and boosted trees cross-validate in seconds on a
 #: thousand molecules and were the most accurate on MoleculeACE, ESOL and FreeSolv
@@ -31,6 +32,10 @@ DEFAULT_POOL: dict[str, tuple[str, ...]] = {
     "classification": ("svm", "gbm", "mlp"),
 }
 GP_MAX_TRAIN = 6000
+#: the pretrained chemical language model joins every default pool, as its cheap frozen variant
+#: (the encoder's vectors are computed once per fold and only small heads train), but only when
+#: a pretrained ``chem-lm`` is shipped with drugforge: without one the pools are the ones above
+CHEMLM_NAME = "chem-lm"
 
 
 @dataclass
@@ -80,6 +85,8 @@ def default_pool(task: TaskType, n_train: int) -> tuple[str, ...]:
     pool = DEFAULT_POOL[task]
     if n_train > GP_MAX_TRAIN:
         pool = tuple(name for name in pool if name != "gp")
+    if CHEMLM_NAME in shipped_generators():  # ChemLMPredictor's defaults: shipped, frozen
+        pool = (*pool, CHEMLM_NAME)
     return pool
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +33,9 @@ from drugforge.artifacts import LoadedGenerator, load_generator
 from drugforge.chem.mol import parse_smiles
 from drugforge.data.corpus import corpus_file, file_sha256, moses_file, read_smiles_set
 from drugforge.data.io import write_table
-from drugforge.errors import ArtifactError, InputError
-from drugforge.models.generative import GENERATOR_KINDS, SmilesGenerator
+from drugforge.errors import InputError
+from drugforge.models import stored
+from drugforge.models.generative import SmilesGenerator
 from drugforge.workflows.common import Logger, check_output_path, make_logger
 from drugforge.workflows.progress import Progress
 
@@ -87,36 +87,14 @@ class GenerateResult:
 
 
 # ------------------------------------------------------------------------ finding models
-def _shipped_root() -> Path:
-    return Path(str(resources.files("drugforge"))) / "resources" / "generators"
-
-
 def shipped_generators() -> list[str]:
     """Names of the generators shipped with drugforge (directories with a manifest)."""
-    root = _shipped_root()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / "manifest.json").is_file())
+    return stored.shipped_generators()
 
 
 def resolve_generator(model: str) -> Path:
     """The directory of ``model``: a path to a generator directory, or a shipped name."""
-    path = Path(model)
-    if path.is_dir():
-        return path
-    shipped = shipped_generators()
-    if model in shipped:
-        return _shipped_root() / model
-    if model in GENERATOR_KINDS or model == DEFAULT_GENERATOR:
-        raise ArtifactError(
-            f"no trained '{model}' generator is shipped with this drugforge yet; pretrain one "
-            "(drugforge pretrain --moses --out DIR) and pass --model DIR"
-        )
-    available = ", ".join(shipped) if shipped else "none"
-    raise ArtifactError(
-        f"unknown generator '{model}': not a directory and not a shipped generator "
-        f"(shipped: {available})"
-    )
+    return stored.resolve_generator_dir(model, option="--model")
 
 
 def load_named_generator(model: str) -> LoadedGenerator:

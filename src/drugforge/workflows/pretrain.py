@@ -455,6 +455,16 @@ def _model_card(
             + ("" if result.steps >= config.max_steps else f" (stopped: {result.stop_reason})"))
     hours = result.seconds / 3600
     versions = library_versions()
+    changes = run.get("reschedules", [])
+    schedule = "".join(
+        f"\n- at step {c['at_step']:,} (resumed {c['when']}) `--max-steps` went from "
+        f"{c['from_max_steps']:,} to {c['to_max_steps']:,}: the cosine was recomputed from there"
+        for c in changes
+    )
+    if changes:
+        schedule += ("\n- to reproduce the weights exactly, start with the first `--max-steps` and "
+                     "resume with each later value at the same step (the run is deterministic on "
+                     "CPU; the steps at which sessions ended were set by time budgets)")  # fmt: skip
     return f"""# drugforge chem-lm: `{config.size}`
 
 A decoder-only Transformer language model over SMILES tokens (drugforge `chem-lm`), pretrained
@@ -483,7 +493,7 @@ by next-token prediction. Sample from it with
 - command: `{pretrain_command(config)}`
 - seed {config.seed}; {done}; batch {config.batch_size} molecules; AdamW lr {config.lr:g}
   (warmup {config.resolved_warmup} steps, cosine to {config.lr * 0.1:g}), weight decay
-  {config.weight_decay}, gradient clip 1.0
+  {config.weight_decay}, gradient clip 1.0{schedule}
 - tokens seen: {result.units_seen:,}
 - wall time (training, all sessions): {result.seconds:,.0f} s ({hours:.2f} h)
 - hardware (last session): {_hardware(device)}
