@@ -244,28 +244,18 @@ def report() -> str:
 
 
 NOTES = """\
-Notes. The property model is an RBF-kernel SVR: for molecules unlike its training data it
-predicts close to its intercept (~6.3 here), so a high predicted pKi can only be reached by
+Notes. The property model is an SVR with a Tanimoto kernel on ECFP: for molecules unlike its
+training data it predicts close to its intercept, so a high predicted pKi can only be reached by
 moving into the chemistry of the set's potent compounds; the prior-only column shows what plain
 sampling of the same number of molecules reaches. Generated molecules are ranked by the same
 model that steered them, so their predicted pKi is optimistic as a potency estimate (the usual
-caveat of goal-directed generation); the comparison asked for is under the same model. The dev
-prior (823 k parameters, 6,077 pretraining steps on MOSES) is weak (valid ~75 % before RL);
-the top-100 CSVs of each seed are beside this file.
-
-Verdict at this scale (dev prior, 400 steps, 2 seeds): the generated top-100 beat the
-training set's top-100 on the minimum in both seeds (8.29 and 8.18 vs 7.86) and on the mean in
-seed 0 (8.35 vs 8.25); seed 1 ties on the mean (8.24 vs 8.25). All are novel and meet
-QED >= 0.5, but they are less diverse than the training top-100 (IntDiv1 0.64 / 0.51 vs 0.81;
-47 / 62 scaffolds): the diversity filter caps 25 good molecules per scaffold, yet the best 100
-cluster in a few chemotypes. Seed 0's wall time includes contention with a test run on the
-shared 2-core machine (seed 1: 320 s). A longer run, a stronger prior or a smaller bucket size
-are the obvious next levers; not run here."""
+caveat of goal-directed generation); the comparison asked for is under the same model. The
+top-100 CSVs of each seed are beside this file."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--prior", default="runs/chem-lm-dev-6077")
+    parser.add_argument("--prior", default="chem-lm", help="prior: shipped name or directory")
     parser.add_argument("--set", default="CHEMBL238_Ki")
     parser.add_argument("--steps", type=int, default=250)
     parser.add_argument("--batch-size", type=int, default=64)

@@ -64,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     row = json.loads(Path(args.moses).read_text())
     if weights_sha(Path(args.source)) != row["weights_sha256_16"]:
         raise SystemExit(f"{args.moses} scored other weights than {args.source}'s")
-    card = (Path(args.source) / "model_card.md").read_text().rstrip() + "\n\n" + moses_section(row)
+    shipped_as = (f"\n\n## Shipped as `{args.name}`\n\nInside the drugforge package, loaded by name: "
+                  f"`drugforge generate --model {args.name} -n 1000 --out samples.csv`.\n")
+    card = ((Path(args.source) / "model_card.md").read_text().rstrip() + shipped_as + "\n"
+            + moses_section(row))  # fmt: skip
     metrics = {**loaded.metrics, "moses": row["report"]["metrics"],
                "moses_n": row["n"], "moses_seed": row["seed"]}  # fmt: skip
     dest = SHIPPED / args.name

@@ -28,11 +28,10 @@ conditions but not at the same instant.
 GENERATION_HEADER = """
 ## 5. Molecule generation (issue 3, in progress)
 
-Throughput of the generators on this machine and the validation of drugforge's MOSES metrics.
-The MOSES table of the pretrained models (goal: Valid >= 0.98, FCD/Test <= 0.10, Novelty >= 0.80
-for the language model; the published CharRNN row is Valid 0.975, Unique@10k 0.999, FCD/Test
-0.073, SNN 0.601, Frag 1.000, Scaf 0.924, IntDiv 0.856, Filters 0.994, Novelty 0.842) will be
-added when a pretraining run has finished; none has yet (see "Pretraining runs").
+The MOSES rows of drugforge's generators beside the published table, the validation of
+drugforge's MOSES metrics, the throughput of the generators on this machine, goal-directed
+optimization and whether pretraining pays for property prediction. Goal for the shipped language
+model: Valid >= 0.98, FCD/Test <= 0.10, Novelty >= 0.80.
 """
 
 
@@ -110,6 +109,15 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
         parts.append("\n`--model svm`:\n\n" + svm.read_text().strip() + "\n")
     parts.append(GENERATION_HEADER)
     for title, table_file in (
+        ("MOSES rows of drugforge's generators (`python benchmarks/moses_generators.py`)",
+         "moses/generators.md"),
+        ("Pretraining runs", "chemlm/pretraining_status.md"),
+        ("Goal-directed generation (`python benchmarks/optimize_moleculeace.py`)",
+         "optimize/README.md"),
+        ("Does pretraining pay? (`python benchmarks/pretraining_pays.py`)",
+         "chemlm/pretraining_pays.md"),
+        ("The same, smoke run (one seed, two sets, the 6,077-step development model)",
+         "chemlm/pretraining_pays_smoke.md"),
         ("Chemical language model sizes (`python benchmarks/chemlm_sizes.py`), one torch thread",
          "chemlm/sizes_cpu_threads1.md"),
         ("The same, two torch threads", "chemlm/sizes_cpu_threads2.md"),
@@ -119,7 +127,6 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
           "(`python benchmarks/moses_reference.py`)"), "moses/reference.md"),
         (("Why FCD/Test and Scaf/Test of 30k training molecules exceed the published Train row: "
           "sample size (`python benchmarks/moses_sample_size.py`)"), "moses/sample_size.md"),
-        ("Pretraining runs", "chemlm/pretraining_status.md"),
     ):
         path = RESULTS / table_file
         body = path.read_text().strip() if path.is_file() else "_not run yet_"

@@ -236,8 +236,8 @@ def _add_optimize_parser(sub: Any) -> None:
         "write the best molecules it found with every score component.",
         epilog=_OPTIMIZE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    opt.add_argument("--prior", required=True, metavar="NAME|DIR",
-                     help="pretrained chem-lm generator directory or shipped name")
+    opt.add_argument("--prior", default="chem-lm", metavar="NAME|DIR",
+                     help="pretrained chem-lm generator directory or shipped name (chem-lm)")
     opt.add_argument("--out", required=True,
                      help="output .csv/.tsv/.parquet (optionally .gz): the top molecules")
     opt.add_argument("--objective", default=None, metavar="FILE", help="objective .json/.toml")
