@@ -16,12 +16,12 @@ import torch
 from rdkit import Chem
 from sklearn.base import clone
 
+from cli_helpers import one_line_error, run
 from drugforge.artifacts import load_model, save_generator, save_model
-from drugforge.cli import main
 from drugforge.errors import ArtifactError, InvalidSmilesError
 from drugforge.featurize.tokenizer import SmilesTokenizer
-from drugforge.models import build_model, get_model_class
-from drugforge.models.chemlm import ChemLM, load_chemlm
+from drugforge.models import build_model, chemlm_predictor, get_model_class
+from drugforge.models.chemlm import ChemLM, load_chemlm, pad_batch
 from drugforge.models.chemlm_predictor import ChemLMPredictor, pool_hidden
 from drugforge.train import auto
 from drugforge.train.loop import TrainConfig
@@ -31,18 +31,6 @@ FAST = {"batch_size": 10, "quiet": True}
 
 def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code: int, err: str, text: str) -> None:
-    assert code == 2, err
-    assert err.startswith("drugforge: error: ") and err.count("\n") == 1, err
-    assert text in err, err
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +109,35 @@ def test_frozen_keeps_the_encoder_bit_identical_full_changes_it(
         return sum(float((state[k] - v).abs().sum()) for k, v in reference.items())
 
     assert moved(full) < 0.3 * moved(same_lr)
+
+
+def test_frozen_vectors_are_computed_once_and_match_the_encoder(
+    pretrained: Path, esol20: tuple[list[str], np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smiles, y = esol20
+    chemlm_predictor._FEATURE_CACHE.clear()
+    model = ChemLMPredictor(pretrained=str(pretrained), max_epochs=3, **FAST).fit(smiles, y)
+    cached = model.predict(smiles)  # heads on the memoized vectors
+    memo = chemlm_predictor._FEATURE_CACHE[model.feature_key_]
+    canon = chemlm_predictor._canonical(smiles)
+    with torch.no_grad():
+        via_cache = model.net_.heads(torch.from_numpy(np.stack([memo[c] for c in canon])))
+        ids = torch.from_numpy(pad_batch([model.tokenizer_.encode(c) for c in canon]))
+        direct = model.net_(ids)  # (n, K, T): encoder + heads in one pass
+    assert torch.allclose(via_cache, direct, atol=1e-5)
+    calls: list[int] = []
+    real_run = chemlm_predictor._run
+
+    def counting_run(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(len(args[1]))  # type: ignore[arg-type]
+        return real_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chemlm_predictor, "_run", counting_run)
+    refit = ChemLMPredictor(pretrained=str(pretrained), max_epochs=3, **FAST).fit(smiles, y)
+    assert calls == []  # every vector came from the cache
+    assert np.array_equal(refit.predict(smiles), cached)
+    refit.predict(["CCCCO"])
+    assert calls == [1]  # a new molecule is encoded, once
 
 
 def test_pooling_mean_and_last() -> None:
@@ -206,6 +223,7 @@ def test_auto_pool_gains_chem_lm_only_when_shipped(monkeypatch: pytest.MonkeyPat
     assert auto.default_pool("classification", 1000) == ("svm", "gbm", "mlp")
     monkeypatch.setattr(auto, "shipped_generators", lambda: ["chem-lm"])
     assert auto.default_pool("regression", 1000) == ("svm", "gp", "gbm", "chem-lm")
+    assert auto.default_pool("regression", 1001) == ("svm", "gp", "gbm")  # small data only
     assert ChemLMPredictor().get_params()["finetune"] == "frozen"  # the cheap variant joins
 
 

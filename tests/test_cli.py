@@ -11,13 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drugforge.cli import main
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
+from cli_helpers import run
 
 
 @pytest.fixture()

@@ -12,24 +12,13 @@ import pytest
 from rdkit import Chem
 from safetensors.numpy import load_file
 
+from cli_helpers import one_line_error, run
 from drugforge.chem.mol import parse_smiles
 from drugforge.cli import main
 from drugforge.workflows.generate import check_samples, sample_strings, shipped_generators
 
 PRETRAIN = ["--size", "tiny", "--max-steps", "8", "--batch-size", "16", "--device", "cpu",
             "--quiet"]  # fmt: skip
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code: int, err: str, text: str) -> None:
-    assert code == 2, err
-    assert err.startswith("drugforge: error: ") and err.count("\n") == 1, err
-    assert text in err, err
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import torch
 from rdkit.Chem import QED
 from safetensors.numpy import load_file
 
+from cli_helpers import one_line_error, run
 from drugforge.artifacts import load_generator, load_model, save_generator
 from drugforge.chem.mol import parse_smiles
 from drugforge.cli import main
@@ -236,18 +237,6 @@ def test_stream_state_round_trips_through_json(prior: Path) -> None:
 
 
 # ----------------------------------------------------------------------- the workflow
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code: int, err: str, text: str) -> None:
-    assert code == 2, err
-    assert err.startswith("drugforge: error: ") and err.count("\n") == 1, err
-    assert text in err, err
-
-
 def test_cli_end_to_end(prior: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, agent = tmp_path / "top.csv", tmp_path / "agent"
     code, stdout, err = run(["optimize", "--prior", str(prior), "--out", str(out), "--steps", "3",

@@ -61,7 +61,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        "or the whole network (full)")
     train.add_argument("--auto-pool", default=None,
                        help="comma-separated candidates for --model auto (default: svm,gp,gbm "
-                       "for regression; svm,gbm,mlp for classification)")
+                       "for regression; svm,gbm,mlp for classification; plus chem-lm up to "
+                       "1,000 training molecules)")
     train.add_argument("--cv-folds", type=int, default=5)
     train.add_argument("--search", type=int, default=0, metavar="N",
                        help="hyperparameter search: N configurations (defaults included) "

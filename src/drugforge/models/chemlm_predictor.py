@@ -40,6 +40,7 @@ model never needs the pretrained directory again.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -356,8 +357,11 @@ class ChemLMPredictor(MolecularPredictor):
 
         if self.finetune == "frozen":
             # the encoder never changes: its vectors are computed once, only the heads train
-            feats = _run(net, ids, _features, config.device)  # (n, F)
-            feats_val = _run(net, ids_val, _features, config.device) if ids_val else None
+            key = (encoder_digest(encoder), str(self.pooling))
+            feats = _cached_features(net, key, smiles, ids, config.device)  # (n, F)
+            feats_val = (_cached_features(net, key, smiles_val, ids_val, config.device)
+                         if ids_val else None)  # fmt: skip
+            self.feature_key_ = key
 
             def frozen_loss(m: nn.Module, batch: tuple[Tensor, Tensor]) -> Tensor:
                 x, target = batch  # (B, F), (B, t)
@@ -403,7 +407,15 @@ class ChemLMPredictor(MolecularPredictor):
         if not smiles:
             return np.zeros((0, self.n_tasks_)), None
         ids, _ = _encode(self.tokenizer_, self.net_.encoder.config.max_len, smiles)
-        out = _run(self.net_, ids, _outputs, self.device)  # (n, K, T)
+        if self.finetune == "frozen":  # the encoder is the pretrained one: reuse its vectors
+            key = getattr(self, "feature_key_", None)
+            if key is None:
+                key = self.feature_key_ = (encoder_digest(self.net_.encoder), str(self.pooling))
+            feats = _cached_features(self.net_, key, smiles, ids, self.device)  # (n, F)
+            with torch.no_grad():
+                out = self.net_.heads(torch.from_numpy(feats)).numpy()  # (n, K, T)
+        else:
+            out = _run(self.net_, ids, _outputs, self.device)  # (n, K, T)
         per_head = np.stack(
             [outputs_to_predictions(out[:, k], self.task, self.scaler_) for k in range(out.shape[1])]
         )  # (K, n, T)
@@ -504,6 +516,50 @@ def _features(net: nn.Module, ids: Tensor) -> Tensor:
 
 def _outputs(net: nn.Module, ids: Tensor) -> Tensor:
     return net(ids)  # type: ignore[no-any-return]  # (B, K, T)
+
+
+#: molecule vectors of frozen encoders, keyed by (encoder weights digest, pooling), then by
+#: canonical SMILES: cross-validation (``auto``) refits the heads on every fold while the frozen
+#: encoder's vectors stay the same, so each molecule is encoded once per process
+_FEATURE_CACHE: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+_CACHE_MAX_MOLECULES = 200_000  # per encoder (~1 KB each for the small model)
+_CACHE_MAX_ENCODERS = 4
+
+
+def encoder_digest(encoder: nn.Module) -> str:
+    """SHA-256 of an encoder's weights (names, shapes and bytes), in a fixed order."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(encoder.state_dict().items()):
+        h.update(name.encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _cached_features(
+    net: ChemLMPredictorNet, key: tuple[str, str], smiles: list[str], ids: list[list[int]],
+    device: str,
+) -> np.ndarray:
+    """The frozen encoder's vectors (n, F) of ``smiles`` (encoded as ``ids``), memoized."""
+    memo = _FEATURE_CACHE.get(key)
+    if memo is None:
+        while len(_FEATURE_CACHE) >= _CACHE_MAX_ENCODERS:
+            _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
+        memo = _FEATURE_CACHE[key] = {}
+    todo: dict[str, int] = {}  # SMILES not cached yet -> its first position
+    for i, smi in enumerate(smiles):
+        if smi not in memo:
+            todo.setdefault(smi, i)
+    found = {smi: memo[smi] for smi in set(smiles) if smi in memo}
+    if todo:
+        rows = _run(net, [ids[i] for i in todo.values()], _features, device)  # (m, F)
+        new = dict(zip(todo, rows, strict=True))
+        found.update(new)
+        if len(memo) + len(new) > _CACHE_MAX_MOLECULES:
+            memo.clear()
+        if len(new) <= _CACHE_MAX_MOLECULES:
+            memo.update(new)
+    return np.stack([found[smi] for smi in smiles]).astype(np.float32)
 
 
 def _run(

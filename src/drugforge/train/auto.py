@@ -32,9 +32,12 @@ DEFAULT_POOL: dict[str, tuple[str, ...]] = {
     "classification": ("svm", "gbm", "mlp"),
 }
 GP_MAX_TRAIN = 6000
-#: the pretrained chemical language model joins every default pool, as its cheap frozen variant
-#: (the encoder's vectors are computed once per fold and only small heads train), but only when
-#: a pretrained ``chem-lm`` is shipped with drugforge: without one the pools are the ones above
+#: the pretrained chemical language model joins the default pools as its cheap frozen variant
+#: (the encoder's vectors are computed once, only small heads train) when a pretrained
+#: ``chem-lm`` is shipped with drugforge, and only for training sets of at most this many
+#: molecules: pretraining is meant to pay on small data, and on MoleculeACE's larger sets its
+#: cross-validation tripled auto's time without once being chosen (docs/benchmarks.md, 1c)
+CHEMLM_MAX_TRAIN = 1000
 CHEMLM_NAME = "chem-lm"
 
 
@@ -85,7 +88,7 @@ def default_pool(task: TaskType, n_train: int) -> tuple[str, ...]:
     pool = DEFAULT_POOL[task]
     if n_train > GP_MAX_TRAIN:
         pool = tuple(name for name in pool if name != "gp")
-    if CHEMLM_NAME in shipped_generators():  # ChemLMPredictor's defaults: shipped, frozen
+    if n_train <= CHEMLM_MAX_TRAIN and CHEMLM_NAME in shipped_generators():  # shipped, frozen
         pool = (*pool, CHEMLM_NAME)
     return pool
 
