@@ -81,8 +81,11 @@ vectors; each molecule's vector is computed once per process) to `auto`'s pool (
 every set. By default `auto` adds it only to training sets of at most 1,000 molecules, because
 on larger ones it multiplied the training time without being chosen.
 Command: `OMP_NUM_THREADS=1 python benchmarks/moleculeace.py --models
-published_svm,auto,auto+chem-lm --table moleculeace_auto_chemlm.md`, run beside another
-one-thread benchmark on the 2 cores; the mean rows cover the sets that finished.
+published_svm,auto,auto+chem-lm --table moleculeace_auto_chemlm.md`; the mean rows cover the
+sets that finished. The RMSE values are deterministic; the auto+chem-lm **times are not clean**:
+by mistake two copies of this run (one started before the vector cache existed) ran at once,
+beside a third benchmark, on the 2 cores, and wrote the same cache files (e.g. CHEMBL204_Ki's
+682 s). Rerun on an idle machine before quoting a time.
 """,
         "moleculeace_auto_chemlm.md",
     ))
