@@ -247,25 +247,29 @@ def _num(value: Any) -> str:
     return "?" if value is None else f"{value:.3g}"
 
 
+def _estimator_params(config: TrainVAEConfig | TrainLatentGANConfig) -> dict[str, Any]:
+    """The estimator arguments both generator runs take from their config."""
+    budget = config.time_budget_minutes
+    return {
+        **config.model_params,
+        "seed": config.seed,
+        "max_epochs": config.epochs,
+        "max_steps": config.max_steps,
+        "time_budget_s": None if budget is None else 60.0 * budget,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+        "device": config.device,
+        "quiet": config.quiet,
+    }
+
+
 def run_train_vae(config: TrainVAEConfig) -> GeneratorTrainResult:
     """Fit a SMILES VAE as configured and save it to ``config.out``."""
     log = make_logger(config.quiet)
     started = time.perf_counter()
     out, checkpoints = _prepare_out(config)
     molecules = _read_molecules(config, log)
-    vae = SmilesVAE(
-        **config.model_params,
-        seed=config.seed,
-        max_epochs=config.epochs,
-        max_steps=config.max_steps,
-        eval_every=config.eval_every,
-        time_budget_s=None if config.time_budget_minutes is None
-        else 60.0 * config.time_budget_minutes,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        device=config.device,
-        quiet=config.quiet,
-    )  # fmt: skip
+    vae = SmilesVAE(**_estimator_params(config), eval_every=config.eval_every)
     budget = f"{config.max_steps} steps" if config.max_steps else f"{config.epochs} epochs"
     log(f"train: smiles-vae, {budget}, batch {config.batch_size}, seed {config.seed}"
         + (f", time budget {config.time_budget_minutes:g} min" if config.time_budget_minutes
@@ -320,18 +324,7 @@ def run_train_latent_gan(config: TrainLatentGANConfig) -> GeneratorTrainResult:
         raise InputError(f"not a smiles-vae generator (it is '{loaded.kind}')", path=config.vae)
     vae.device = config.device
     molecules = _read_molecules(config, log)
-    gan = LatentGAN(
-        **config.model_params,
-        seed=config.seed,
-        max_epochs=config.epochs,
-        max_steps=config.max_steps,
-        time_budget_s=None if config.time_budget_minutes is None
-        else 60.0 * config.time_budget_minutes,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        device=config.device,
-        quiet=config.quiet,
-    )  # fmt: skip
+    gan = LatentGAN(**_estimator_params(config))
     log(f"train: latent-gan on the latents of {config.vae}, seed {config.seed}")
     gan.fit(
         vae, molecules.smiles, skip_invalid=True, checkpoint_dir=str(checkpoints),
