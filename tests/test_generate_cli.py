@@ -152,6 +152,11 @@ def test_resume_after_a_time_budget_matches_an_uninterrupted_run(
     assert [(h["at_step"], h["from_max_steps"], h["to_max_steps"]) for h in history] == [(1, 8, 11)]
     c = load_file(str(rescheduled / "model.safetensors"))
     assert not all(np.array_equal(a[k], c[k]) for k in a)
+    # a run that reached its last step goes on when resumed with more steps
+    code, stdout, err = run(["pretrain", "--out", str(rescheduled), "--resume", "--max-steps",
+                             "13", "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    assert json.loads(stdout)["steps"] == 13 and json.loads(stdout)["stop_reason"] == "max_steps"
 
 
 def test_bad_inputs_give_one_line_and_exit_2(

@@ -868,6 +868,8 @@ def _resume(
                 f"max_steps {config.max_steps} is not beyond the checkpoint's step {state.step}",
                 path=path,
             )
+        if state.finished and state.stop_reason == "max_steps":  # a finished run goes on
+            state.finished, state.stop_reason = False, ""
         # the optimizer's learning rate was loaded from the old schedule: set the new one's
         for group, factor in zip(optimizer.param_groups, _scheduler_factors(scheduler)):
             group["lr"] = group["initial_lr"] * factor
