@@ -187,6 +187,36 @@ def test_warmup_then_cosine_learning_rate() -> None:
     assert lrs[-1] > 0.001
 
 
+def test_lr_scale_gives_a_submodule_its_own_slower_group() -> None:
+    """One step with SGD-like Adam: each weight moves ~lr; a 0.1-scaled submodule ~0.1 * lr."""
+    x, y = torch.randn(32, 3), torch.randn(32, 1)
+
+    def net() -> nn.Sequential:
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+
+    def moved(lr_scale: dict[str, float] | None) -> tuple[float, float]:
+        model = net()
+        before = [p.detach().clone() for p in model.parameters()]
+        config = TrainConfig(max_epochs=1, batch_size=32, lr=0.01, warmup_epochs=0,
+                             min_lr_ratio=1.0, quiet=True)  # fmt: skip
+        fit_torch(model, TensorData(x, y), None, mse_fn, config, lr_scale=lr_scale)
+        delta = [(p.detach() - b).abs().mean().item() for p, b in zip(model.parameters(), before)]
+        return delta[0], delta[2]  # first layer's weight, last layer's weight
+
+    first, last = moved(None)
+    first_slow, last_slow = moved({"0": 0.1})
+    assert first == pytest.approx(0.01, rel=0.05) and last == pytest.approx(0.01, rel=0.05)
+    assert first_slow == pytest.approx(0.001, rel=0.05)  # the scaled group: 0.1 * lr
+    assert last_slow == pytest.approx(last)  # the rest: unchanged
+    with pytest.raises(ValueError, match="no submodule"):
+        fit_torch(net(), TensorData(x, y), None, mse_fn, config_one(), lr_scale={"encoder": 0.1})
+
+
+def config_one() -> TrainConfig:
+    return TrainConfig(max_epochs=1, quiet=True)
+
+
 def test_divergence_is_reported() -> None:
     data = TensorData(torch.randn(4, 2), torch.randn(4, 1))
 

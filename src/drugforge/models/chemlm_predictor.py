@@ -13,7 +13,8 @@ weights (``pretrained=None``, "from scratch"). ``finetune`` chooses what trains:
 * ``'frozen'``: the encoder is fixed, so every molecule's vector is computed once and only the
   heads train (seconds on a thousand molecules; the variant ``--model auto`` may try).
 * ``'full'``: everything trains; a pretrained encoder moves ``encoder_lr_ratio`` (0.1) times as
-  fast as the heads so that fine-tuning adjusts, rather than overwrites, what pretraining learned.
+  fast as the heads (its own AdamW parameter group, ``fit_torch(lr_scale=...)``) so that
+  fine-tuning adjusts, rather than overwrites, what pretraining learned.
 
 Pooling (``'mean_last'`` by default): in a causal model token ``t`` sees only tokens ``<= t``, so
 the mean over tokens leans on prefixes of the molecule; the state at the last real token
@@ -41,8 +42,7 @@ model never needs the pretrained directory again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Literal, Self
 
@@ -50,7 +50,6 @@ import numpy as np
 import torch
 from rdkit import Chem
 from torch import Tensor, nn
-from torch.nn.utils import parametrize
 
 from drugforge.chem.mol import parse_smiles
 from drugforge.errors import InvalidSmilesError
@@ -166,43 +165,6 @@ class ChemLMPredictorNet(nn.Module):
 
 
 # --------------------------------------------------------------------- a slower encoder
-class _Scale(nn.Module):
-    """Parametrization ``w = factor * w'`` (``w'`` is what the optimizer holds)."""
-
-    def __init__(self, factor: float) -> None:
-        super().__init__()
-        self.factor = factor
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x * self.factor
-
-    def right_inverse(self, x: Tensor) -> Tensor:
-        return x / self.factor
-
-
-@contextmanager
-def _slower(module: nn.Module, factor: float) -> Iterator[None]:
-    """While active, each optimizer step moves ``module``'s weights ``factor`` times as far.
-
-    :func:`~drugforge.train.loop.fit_torch` builds one AdamW over every parameter with one
-    learning rate. Adam's step does not depend on the scale of the gradient, so training
-    ``w' = w / factor`` instead of ``w`` (``w = factor * w'``) moves ``w`` by about
-    ``factor * lr`` per step: a lower learning rate for the encoder without a second loop.
-    On exit the weights are plain parameters again (holding ``factor * w'``).
-    """
-    if factor == 1.0:
-        yield
-        return
-    owners = [(m, name) for m in module.modules() for name, _ in m.named_parameters(recurse=False)]
-    for owner, name in owners:
-        parametrize.register_parametrization(owner, name, _Scale(factor))
-    try:
-        yield
-    finally:
-        for owner, name in owners:
-            parametrize.remove_parametrizations(owner, name, leave_parametrized=True)
-
-
 # ------------------------------------------------------------------------------ predictor
 class ChemLMPredictor(MolecularPredictor):
     """Property prediction with the (pretrained) chemical language model as the encoder.
@@ -386,11 +348,10 @@ class ChemLMPredictor(MolecularPredictor):
                 return ListData(rows, _collate_labelled)
 
             ratio = float(self.encoder_lr_ratio) if self.pretrained is not None else 1.0
-            with _slower(net.encoder, ratio):
-                result = fit_torch(
-                    net, as_data(ids, Y), as_data(ids_val, Y_val) if ids_val else None,
-                    full_loss, config,
-                )  # fmt: skip
+            result = fit_torch(
+                net, as_data(ids, Y), as_data(ids_val, Y_val) if ids_val else None,
+                full_loss, config, lr_scale={"encoder": ratio} if ratio != 1.0 else None,
+            )  # fmt: skip
         net.eval()
         self.tokenizer_ = tokenizer
         self.net_ = net

@@ -523,6 +523,30 @@ def _scheduler_factors(scheduler: torch.optim.lr_scheduler.LRScheduler) -> list[
     return [float(f(scheduler.last_epoch)) for f in lambdas]
 
 
+def _param_groups(
+    module: nn.Module, lr: float, lr_scale: Mapping[str, float] | None
+) -> list[dict[str, Any]]:
+    """AdamW parameter groups: everything at ``lr`` first, then one group per scaled submodule."""
+    if not lr_scale:
+        return [{"params": list(module.parameters())}]
+    named = dict(module.named_modules())
+    scaled: dict[str, list[nn.Parameter]] = {}
+    taken: set[int] = set()
+    for name, factor in lr_scale.items():
+        if name not in named or not name:
+            raise ValueError(f"lr_scale names {name!r}, which is no submodule of the model")
+        if not 0 < float(factor):
+            raise ValueError(f"lr_scale[{name!r}] must be > 0, got {factor}")
+        params = [p for p in named[name].parameters() if id(p) not in taken]
+        taken |= {id(p) for p in params}
+        scaled[name] = params
+    groups: list[dict[str, Any]] = [
+        {"params": [p for p in module.parameters() if id(p) not in taken]}
+    ]
+    groups += [{"params": ps, "lr": lr * float(lr_scale[n])} for n, ps in scaled.items() if ps]
+    return groups
+
+
 def _lr_lambda(config: TrainConfig, warmup: int, total: int) -> Callable[[int], float]:
     """Multiplier of ``config.lr`` at optimizer step ``s``: linear warmup, then cosine decay."""
     floor = config.min_lr_ratio
@@ -591,6 +615,7 @@ def fit_torch(
     loss_fn: Callable[[nn.Module, Batch], Tensor],
     config: TrainConfig,
     hooks: TrainHooks | Sequence[TrainHooks] | None = None,
+    lr_scale: Mapping[str, float] | None = None,
 ) -> TrainResult:
     """Train ``module`` in place and leave it holding the weights of the best period.
 
@@ -614,6 +639,10 @@ def fit_torch(
         ``resume``) makes the run resumable.
     hooks
         One :class:`TrainHooks` or a sequence of them; ``on_epoch_end`` runs after every period.
+    lr_scale
+        Per-submodule learning-rate multipliers, e.g. ``{"encoder": 0.1}`` for a pretrained
+        encoder under a fresh head: the parameters under each named submodule form their own
+        AdamW group at ``factor * lr`` (same warmup and cosine); all others train at ``lr``.
 
     Returns
     -------
@@ -644,8 +673,9 @@ def fit_torch(
     module.to(device)
 
     optimizer = torch.optim.AdamW(
-        module.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
+        _param_groups(module, config.lr, lr_scale), lr=config.lr,
+        weight_decay=config.weight_decay,
+    )  # fmt: skip
     stream: BatchStream = (
         cast(BatchStream, train_data)
         if source is None
