@@ -52,12 +52,16 @@ class Progress:
         self._bar.start()
         self._task = self._bar.add_task(label, total=total, rate="")
 
-    def update(self, n: int) -> None:
+    def update(self, n: int, rate: str | None = None) -> None:
+        """Advance by ``n``; ``rate`` replaces the shown rate (e.g. molecules/s while the bar
+        counts bytes of a streamed file)."""
         if self._bar is None:
             return
         self._bar.advance(self._task, n)
         speed = self._bar.tasks[0].speed
-        if speed:
+        if rate is not None:
+            self._bar.update(self._task, rate=rate)
+        elif speed:
             self._bar.update(self._task, rate=f"{speed:,.0f} {self._unit}/s")
 
     def close(self) -> None:

@@ -1,0 +1,806 @@
+"""``drugforge screen``: score a compound library of any size with saved models, filter, rank.
+
+The library is streamed in chunks (:class:`~drugforge.data.stream.LibraryReader`); each chunk
+is parsed, predicted, profiled and filtered in a worker (:mod:`drugforge.workflows.engines`:
+local processes or Ray) and committed **in order** as one Parquet part in the work directory
+``OUT.parts/``. Memory is bounded by the chunk size times the chunks in flight, not by the
+library. A part is written to a temporary name and renamed, so after a kill at any moment the
+committed parts are complete and ``--resume`` goes on after the last one; since every step is a
+deterministic function of the chunk (and, for de-duplication, of the chunks before it), the
+result is identical to an uninterrupted run.
+
+Every library record ends in exactly one status:
+
+* ``hit``: passed every filter and is in the output (the best ``--top K`` by ``--rank``, or all),
+* ``scored``: passed every filter but ranked below the top K,
+* ``filtered``: failed a filter; ``reason`` names the failed condition and the values,
+* ``duplicate``: the same molecule (canonical SMILES or InChIKey) as an earlier row,
+* ``invalid``: could not be read or scored; ``reason`` says why (with the file line).
+
+Outputs, by the extension of ``OUT`` (.parquet, .csv, .tsv, optionally .gz):
+
+* ``OUT``: the hits; with ``--top K`` sorted by score (ties by input order), else in input order;
+* ``OUT-stem.rejected.EXT``: every filtered, duplicate and invalid row with its reason;
+* ``OUT-stem.summary.json``: the counts, the settings and the timing;
+* ``--all-rows FILE`` (optional): every record in input order with its status and values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal, cast
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
+from rdkit import Chem, DataStructs, rdBase
+from rdkit.Chem import rdFingerprintGenerator
+
+from drugforge import __version__
+from drugforge.chem.mol import parse_smiles, smiles_problem
+from drugforge.data.stream import LibraryChunk, LibraryReader
+from drugforge.errors import DrugforgeError, InputError
+from drugforge.evaluate.expressions import Expression, parse_expression
+from drugforge.workflows.common import OUTPUT_SUFFIXES, make_logger
+from drugforge.workflows.engines import make_engine
+from drugforge.workflows.progress import Progress
+
+__all__ = ["ScreenConfig", "ScreenSummary", "run_screen"]
+
+Status = Literal["hit", "scored", "filtered", "duplicate", "invalid"]
+STATUSES: tuple[str, ...] = ("hit", "scored", "filtered", "duplicate", "invalid")
+#: the columns every row has, before the model outputs and properties
+BASE_COLUMNS = ("row", "line", "id", "input", "smiles")
+_PART = "part-{:08d}.parquet"
+
+
+# --------------------------------------------------------------------------------- config
+class ScreenConfig(BaseModel):
+    """Everything that defines a screen (saved in the work directory and the summary)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    library: Path
+    out: Path
+    models: list[str] = Field(default_factory=list)  # "DIR" or "NAME=DIR"
+    rank: str | None = None  # higher is better; write "-(...)" to prefer low values
+    filters: list[str] = Field(default_factory=list)  # all must hold
+    require: list[str] = Field(default_factory=list)  # SMARTS every hit must contain
+    exclude: list[str] = Field(default_factory=list)  # SMARTS no hit may contain
+    similar_to: list[str] = Field(default_factory=list)  # reference SMILES -> column similarity
+    min_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
+    properties: list[str] = Field(default_factory=list)  # built-in properties to output
+    top: int | None = Field(default=None, ge=1)
+    dedup: Literal["none", "smiles", "inchikey"] = "none"
+    all_rows: Path | None = None
+    smiles_column: str | None = None
+    id_column: str | None = None
+    encoding: str | None = None
+    chunk_size: int = Field(default=10_000, ge=1)
+    max_heavy_atoms: int = Field(default=150, ge=1)
+    engine: Literal["local", "ray"] = "local"
+    address: str | None = None
+    n_jobs: int = Field(default=0, ge=0)  # 0: one per core
+    resume: bool = False
+    force: bool = False
+    quiet: bool = False
+
+
+@dataclass
+class ScreenSummary:
+    out: Path
+    counts: dict[str, int]
+    n_records: int
+    blank_lines: int
+    seconds: float
+    problem: str | None
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.n_records / self.seconds if self.seconds > 0 else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"out": str(self.out), "records": self.n_records, "counts": self.counts,
+                "blank_lines": self.blank_lines, "seconds": round(self.seconds, 3),
+                "molecules_per_s": round(self.rate, 1), "problem": self.problem,
+                "files": self.files}  # fmt: skip
+
+
+# ------------------------------------------------------------------------- built-in values
+def _builtin_properties() -> dict[str, Any]:
+    """Property name -> vectorized function of a list of Mols (see chem.properties/alerts)."""
+    try:
+        from drugforge.chem.properties import screen_properties
+    except ImportError:  # TEMP while chem.properties is being written
+        return {}
+    return screen_properties()
+
+
+# ------------------------------------------------------------------------------ the worker
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    path: str
+    targets: tuple[str, ...]
+    columns: tuple[str, ...]  # output column per target (its std column adds "_std")
+    task: str
+
+
+@dataclass(frozen=True)
+class ScreenTask:
+    """The picklable recipe of a screen worker (see :mod:`drugforge.workflows.engines`)."""
+
+    key: str
+    models: tuple[ModelSpec, ...]
+    properties: tuple[str, ...]
+    rank: str | None
+    filters: tuple[str, ...]
+    require: tuple[str, ...]
+    exclude: tuple[str, ...]
+    similar_to: tuple[str, ...]
+    min_similarity: float | None
+    dedup: str
+    max_heavy_atoms: int
+    columns: tuple[str, ...]  # every value column, in output order
+
+    def build(self) -> ScreenWorker:
+        return ScreenWorker(self)
+
+
+def _query(text: str, option: str) -> Chem.Mol:
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromSmarts(text)
+        if mol is None:
+            mol = Chem.MolFromSmiles(text)
+    if mol is None:
+        raise InputError(f"{option} '{text}' is neither valid SMARTS nor SMILES")
+    return mol
+
+
+def _reference(text: str) -> Chem.Mol:
+    mol = parse_smiles(text)
+    if mol is None:
+        raise InputError(f"--similar-to '{text}' is not a valid SMILES ({smiles_problem(text)})")
+    return mol
+
+
+_FPGEN = None
+
+
+def _fingerprint(mol: Chem.Mol) -> Any:
+    global _FPGEN
+    if _FPGEN is None:
+        _FPGEN = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    return _FPGEN.GetFingerprint(mol)
+
+
+class ScreenWorker:
+    """Turns a :class:`LibraryChunk` into its result table (statuses before de-duplication)."""
+
+    def __init__(self, task: ScreenTask) -> None:
+        from drugforge.artifacts import load_model
+
+        self.task = task
+        self.models = [(spec, load_model(spec.path)) for spec in task.models]
+        builtins = _builtin_properties()
+        self.properties = {name: builtins[name] for name in task.properties}
+        names = list(task.columns)
+        self.rank = parse_expression(task.rank, names, what="--rank") if task.rank else None
+        self.filters = [parse_expression(f, names, what="--filter") for f in task.filters]
+        self.require = [(q, _query(q, "--require")) for q in task.require]
+        self.exclude = [(q, _query(q, "--exclude")) for q in task.exclude]
+        self.references = [_fingerprint(_reference(s)) for s in task.similar_to]
+
+    def process(self, chunk: LibraryChunk) -> pd.DataFrame:
+        from drugforge.workflows.predict import predict_smiles
+
+        n = len(chunk)
+        reason = list(chunk.errors)
+        mols: list[Chem.Mol | None] = [None] * n
+        smiles = [""] * n
+        with rdBase.BlockLogs():
+            for i, text in enumerate(chunk.texts):
+                if reason[i]:
+                    continue
+                mol = (Chem.MolFromMolBlock(text) if chunk.kind == "molblock"
+                       else parse_smiles(text))  # fmt: skip
+                if mol is None:
+                    reason[i] = (
+                        "SD record RDKit cannot read" if chunk.kind == "molblock"
+                        else smiles_problem(text)
+                    )  # fmt: skip
+                    continue
+                heavy = mol.GetNumHeavyAtoms()
+                if heavy > self.task.max_heavy_atoms:
+                    reason[i] = (f"molecule too large: {heavy} heavy atoms (limit "
+                                 f"{self.task.max_heavy_atoms}, --max-heavy-atoms)")  # fmt: skip
+                    continue
+                mols[i] = mol
+                smiles[i] = Chem.MolToSmiles(mol)
+        ok = [i for i in range(n) if mols[i] is not None]
+        env: dict[str, np.ndarray] = {c: np.full(n, np.nan) for c in self.task.columns}
+        for spec, loaded in self.models:
+            mean, std, errors = predict_smiles(loaded, [smiles[i] for i in ok])
+            for t, column in enumerate(spec.columns):
+                env[column][ok] = mean[:, t]
+                env[f"{column}_std"][ok] = std[:, t]
+            for j, error in enumerate(errors):
+                if error and not reason[ok[j]]:
+                    reason[ok[j]] = f"model {spec.name}: {error}"
+        good = [mols[i] for i in ok]
+        for name, fn in self.properties.items():
+            values = np.asarray(fn(good))
+            filled = np.full(n, np.nan) if values.dtype != bool else np.zeros(n, dtype=bool)
+            filled[ok] = values
+            env[name] = filled
+        if self.references:
+            sims = np.full(n, np.nan)
+            for i in ok:
+                fp = _fingerprint(cast(Chem.Mol, mols[i]))
+                sims[i] = max(DataStructs.BulkTanimotoSimilarity(fp, self.references))
+            env["similarity"] = sims
+        valid = np.array([mols[i] is not None and not reason[i] for i in range(n)], dtype=bool)
+        status = np.where(valid, "hit", "invalid").astype(object)
+        why = self._filter_reasons(env, mols, valid, n)
+        for i in map(int, np.flatnonzero(valid)):
+            if why[i]:
+                status[i] = "filtered"
+                reason[i] = why[i]
+        score = np.full(n, np.nan)
+        if self.rank is not None:
+            score = self.rank.evaluate(env, n).astype(float)
+            for i in map(int, np.flatnonzero(status == "hit")):
+                if not np.isfinite(score[i]):
+                    status[i] = "filtered"
+                    reason[i] = f"--rank is not a number ({_values(self.rank, env, i)})"
+        keys = [self._key(mols[i]) if valid[i] else "" for i in range(n)]
+        frame = pd.DataFrame({
+            "row": np.arange(chunk.start + 1, chunk.start + n + 1, dtype=np.int64),
+            "line": np.asarray(chunk.lines, dtype=np.int64),
+            "id": chunk.ids,
+            "input": chunk.texts if chunk.kind == "smiles" else [""] * n,
+            "smiles": smiles,
+            "score": score,
+        })  # fmt: skip
+        for column in self.task.columns:
+            frame[column] = env[column]
+        frame["status"] = status.astype(str)
+        frame["reason"] = reason
+        frame["key"] = keys
+        return frame
+
+    def _filter_reasons(self, env: dict[str, np.ndarray], mols: Sequence[Chem.Mol | None],
+                        valid: np.ndarray, n: int) -> list[str]:  # fmt: skip
+        reasons = [""] * n
+
+        def add(i: int, text: str) -> None:
+            reasons[i] = f"{reasons[i]}; {text}" if reasons[i] else text
+
+        for expression in self.filters:
+            for j, text in enumerate(expression.failed_reasons(env, n)):
+                if text and valid[j]:
+                    add(j, text)
+        for i in map(int, np.flatnonzero(valid)):
+            mol = cast(Chem.Mol, mols[i])
+            for text, query in self.require:
+                if not mol.HasSubstructMatch(query):
+                    add(i, f"lacks required substructure {text}")
+            for text, query in self.exclude:
+                if mol.HasSubstructMatch(query):
+                    add(i, f"has excluded substructure {text}")
+            if self.task.min_similarity is not None and not (
+                env["similarity"][i] >= self.task.min_similarity
+            ):
+                add(i, f"similarity {env['similarity'][i]:.3f} < {self.task.min_similarity}")
+        return reasons
+
+    def _key(self, mol: Chem.Mol | None) -> str:
+        if mol is None or self.task.dedup == "none":
+            return ""
+        if self.task.dedup == "inchikey":
+            with rdBase.BlockLogs():
+                return str(Chem.MolToInchiKey(mol)) or Chem.MolToSmiles(mol)
+        return str(Chem.MolToSmiles(mol))
+
+
+def _values(expression: Expression, env: dict[str, np.ndarray], i: int) -> str:
+    return ", ".join(f"{name}={float(env[name][i]):.4g}" for name in sorted(expression.names))
+
+
+# --------------------------------------------------------------------------- preparation
+def _model_specs(models: Sequence[str]) -> tuple[ModelSpec, ...]:
+    from drugforge.artifacts import load_model
+
+    specs = []
+    loaded = []
+    for text in models:
+        name, _, path = text.rpartition("=") if "=" in text else ("", "", text)
+        model = load_model(path)
+        name = name or Path(path).resolve().name
+        loaded.append((name, path, model))
+    names = [n for n, _, _ in loaded]
+    if len(set(names)) != len(names):
+        raise InputError("two --model options have the same name; name them: --model NAME=DIR")
+    targets = [t for _, _, m in loaded for t in m.target_names]
+    clash = len(set(targets)) != len(targets)
+    for name, path, model in loaded:
+        columns = tuple(f"{name}_{t}" if clash else t for t in model.target_names)
+        specs.append(ModelSpec(name, str(Path(path).resolve()), tuple(model.target_names),
+                               columns, model.task))  # fmt: skip
+    return tuple(specs)
+
+
+def _referenced(texts: Sequence[str | None], names: Sequence[str]) -> set[str]:
+    """The names of ``names`` that the expressions mention (to compute only those)."""
+    used: set[str] = set()
+    for text in texts:
+        if text:
+            used |= parse_expression(text, names).names
+    return used
+
+
+def _build_task(config: ScreenConfig, library_digest: str) -> ScreenTask:
+    specs = _model_specs(config.models)
+    model_columns = [c for s in specs for col in s.columns for c in (col, f"{col}_std")]
+    builtins = list(_builtin_properties())
+    extra = ["similarity"] if config.similar_to else []
+    unknown = [p for p in config.properties if p not in builtins]
+    if unknown:
+        raise InputError(
+            f"unknown property '{unknown[0]}'; choose from: {', '.join(builtins)}"
+        )
+    clash = set(model_columns) & set(builtins)
+    if clash:
+        raise InputError(f"model output '{min(clash)}' has the name of a built-in "
+                         "property; name the model: --model NAME=DIR")  # fmt: skip
+    everything = [*model_columns, *builtins, *extra]
+    if config.min_similarity is not None and not config.similar_to:
+        raise InputError("--min-similarity needs --similar-to")
+    used = _referenced([config.rank, *config.filters], everything)  # also validates them
+    properties = [p for p in builtins if p in used or p in config.properties]
+    for option, queries in (("--require", config.require), ("--exclude", config.exclude)):
+        for q in queries:
+            _query(q, option)
+    for reference in config.similar_to:
+        _reference(reference)
+    columns = (*model_columns, *properties, *extra)
+    recipe = {
+        "library": library_digest, "models": [s.__dict__ for s in specs],
+        "properties": properties, "rank": config.rank, "filters": config.filters,
+        "require": config.require, "exclude": config.exclude, "similar_to": config.similar_to,
+        "min_similarity": config.min_similarity, "dedup": config.dedup,
+        "max_heavy_atoms": config.max_heavy_atoms, "top": config.top,
+        "chunk_size": config.chunk_size, "smiles_column": config.smiles_column,
+        "id_column": config.id_column, "encoding": config.encoding,
+    }  # fmt: skip
+    key = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()
+    return ScreenTask(
+        key=key, models=specs, properties=tuple(properties), rank=config.rank,
+        filters=tuple(config.filters), require=tuple(config.require),
+        exclude=tuple(config.exclude), similar_to=tuple(config.similar_to),
+        min_similarity=config.min_similarity, dedup=config.dedup,
+        max_heavy_atoms=config.max_heavy_atoms, columns=columns,
+    )  # fmt: skip
+
+
+def _library_digest(path: Path) -> str:
+    """Identifies the library file cheaply: size, and SHA-256 of its first and last MiB."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as handle:
+        digest.update(handle.read(1 << 20))
+        if size > 2 << 20:
+            handle.seek(size - (1 << 20))
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def _output_paths(config: ScreenConfig) -> dict[str, Path]:
+    out = config.out
+    name = out.name
+    lowered = name.lower()
+    suffix = next((s for s in sorted(OUTPUT_SUFFIXES, key=len, reverse=True)
+                   if lowered.endswith(s)), None)  # fmt: skip
+    if suffix is None:
+        raise InputError("unsupported output type; use .csv, .tsv or .parquet (optionally .gz)",
+                         path=out)  # fmt: skip
+    stem = name[: -len(suffix)]
+    paths = {
+        "hits": out,
+        "rejected": out.with_name(f"{stem}.rejected{suffix}"),
+        "summary": out.with_name(f"{stem}.summary.json"),
+    }
+    if config.all_rows is not None:
+        if not config.all_rows.name.lower().endswith(OUTPUT_SUFFIXES):
+            raise InputError("unsupported output type; use .csv, .tsv or .parquet",
+                             path=config.all_rows)  # fmt: skip
+        paths["all_rows"] = config.all_rows
+    return paths
+
+
+# ------------------------------------------------------------------------ the work folder
+class _WorkDir:
+    """``OUT.parts/``: the manifest and one Parquet part per committed chunk."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out.with_name(out.name + ".parts")
+        self.manifest = self.path / "manifest.json"
+
+    def part(self, index: int) -> Path:
+        return self.path / _PART.format(index)
+
+    def committed(self) -> int:
+        """How many chunks are committed (parts 0..k-1 all present)."""
+        k = 0
+        while self.part(k).exists():
+            k += 1
+        return k
+
+    def prepare(self, key: str, config: ScreenConfig, outputs: dict[str, Path]) -> int:
+        """Create or reopen the work folder; returns the number of chunks already done."""
+        if self.path.exists():
+            if not config.resume and not config.force:
+                raise InputError("an unfinished screen is here; continue it with --resume or "
+                                 "start over with --force", path=self.path)  # fmt: skip
+            if config.force:
+                shutil.rmtree(self.path)
+        if not self.path.exists():
+            if config.resume:
+                if outputs["summary"].exists():
+                    return -1  # finished earlier: nothing to do
+                raise InputError("nothing to resume: no unfinished screen for this output",
+                                 path=self.path)  # fmt: skip
+            for kind, path in outputs.items():
+                if path.exists() and not config.force:
+                    raise InputError(f"output exists ({kind}); use --force to overwrite",
+                                     path=path)  # fmt: skip
+            self.path.mkdir(parents=True)
+            _write_atomic(self.manifest, json.dumps({"key": key, "drugforge": __version__,
+                                                     "config": config.model_dump(mode="json")},
+                                                    indent=1).encode())  # fmt: skip
+            return 0
+        saved = json.loads(self.manifest.read_text()) if self.manifest.exists() else {}
+        if saved.get("key") != key:
+            before = saved.get("config", {})
+            now = config.model_dump(mode="json")
+            changed = [k for k in now if k not in ("resume", "force", "quiet", "n_jobs",
+                                                   "engine", "address")
+                       and before.get(k) != now.get(k)]  # fmt: skip
+            what = ", ".join(changed) or "the library file or a model"
+            raise InputError(f"cannot resume: this screen was started with other settings "
+                             f"({what} changed); use --force to start over", path=self.path)  # fmt: skip
+        for stale in self.path.glob("*.tmp"):
+            stale.unlink()
+        return self.committed()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def _schema(task: ScreenTask) -> pa.Schema:
+    fields = [pa.field("row", pa.int64()), pa.field("line", pa.int64()),
+              pa.field("id", pa.string()), pa.field("input", pa.string()),
+              pa.field("smiles", pa.string()), pa.field("score", pa.float64())]  # fmt: skip
+    fields += [pa.field(c, pa.float64()) for c in task.columns]
+    fields += [pa.field("status", pa.string()), pa.field("reason", pa.string()),
+               pa.field("key", pa.string())]  # fmt: skip
+    return pa.schema(fields)
+
+
+def _to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    data = {}
+    for f in schema:
+        values = frame[f.name]
+        if pa.types.is_float64(f.type):
+            values = values.astype(float)
+        data[f.name] = pa.array(values.tolist() if f.type == pa.string() else values, f.type)
+    return pa.table(data, schema=schema)
+
+
+# ------------------------------------------------------------------------------ the driver
+class _Dedup:
+    """First occurrence wins; later rows with the same key become ``duplicate``."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, int] = {}  # 64-bit key hash -> row
+
+    @staticmethod
+    def _hash(key: str) -> int:
+        return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+
+    def apply(self, frame: pd.DataFrame) -> None:
+        status = frame["status"].to_numpy(dtype=object)
+        reason = frame["reason"].to_numpy(dtype=object)
+        for i, (key, row) in enumerate(zip(frame["key"].tolist(), frame["row"].tolist())):
+            if not key or status[i] == "invalid":
+                continue
+            h = self._hash(key)
+            first = self.seen.get(h)
+            if first is None:
+                self.seen[h] = int(row)
+            else:
+                status[i] = "duplicate"
+                reason[i] = f"duplicate of row {first}"
+        frame["status"] = status
+        frame["reason"] = reason
+
+    def load(self, frame: pd.DataFrame) -> None:
+        """Rebuild the state from a committed part (on resume)."""
+        for key, row, status in zip(frame["key"], frame["row"], frame["status"]):
+            if key and status not in ("invalid", "duplicate"):
+                self.seen.setdefault(self._hash(key), int(row))
+
+
+def _select(frame: pd.DataFrame, top: int | None) -> None:
+    """Within a chunk: with ``top``, only the chunk's best ``top`` stay ``hit`` candidates."""
+    if top is None:
+        return
+    hits = np.flatnonzero(frame["status"].to_numpy() == "hit")
+    if len(hits) <= top:
+        return
+    score = frame["score"].to_numpy()[hits]
+    order = np.lexsort((frame["row"].to_numpy()[hits], -score))  # score desc, then input order
+    status = frame["status"].to_numpy(dtype=object)
+    status[hits[order[top:]]] = "scored"
+    frame["status"] = status
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+def run_screen(config: ScreenConfig) -> ScreenSummary:
+    """Run (or resume) a screen as configured; see the module docstring."""
+    log = make_logger(config.quiet)
+    started = time.perf_counter()
+    outputs = _output_paths(config)
+    reader = LibraryReader(config.library, smiles_column=config.smiles_column,
+                           id_column=config.id_column, chunk_size=config.chunk_size,
+                           encoding=config.encoding)  # fmt: skip
+    task = _build_task(config, _library_digest(config.library))
+    work = _WorkDir(config.out)
+    done = work.prepare(task.key, config, outputs)
+    if done < 0:
+        saved = json.loads(outputs["summary"].read_text())
+        log(f"screen: already complete -> {config.out}")
+        return ScreenSummary(config.out, saved["counts"], saved["records"],
+                             saved["blank_lines"], 0.0, saved.get("problem"), saved["files"])  # fmt: skip
+    schema = _schema(task)
+    dedup = _Dedup() if config.dedup != "none" else None
+    if done and dedup is not None:
+        for k in range(done):
+            dedup.load(pq.read_table(work.part(k), columns=["key", "row", "status"]).to_pandas())
+    n_jobs = config.n_jobs or os.cpu_count() or 1
+    engine = make_engine(task, config.engine, n_jobs=n_jobs, address=config.address)
+    log(f"screen: {config.library} ({reader.format}{', gzip' if reader.gzipped else ''}), "
+        f"{len(task.models)} model(s), engine {engine.name}, chunks of {config.chunk_size}"
+        + (f"; resuming after {done} committed chunk(s)" if done else ""))  # fmt: skip
+    previous = signal.getsignal(signal.SIGTERM)
+    in_main = _in_main_thread()
+    if in_main:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    n_new = 0
+    progress = Progress(total=reader.bytes_total, label="screen", quiet=config.quiet,
+                        min_total=0, unit="B")  # fmt: skip
+    t0 = time.perf_counter()
+    try:
+        chunks = (c for c in reader.chunks() if c.index >= done)
+        last_bytes = 0
+        for frame, index in zip(engine.map(chunks), _indices(done), strict=False):
+            if dedup is not None:
+                dedup.apply(frame)
+            _select(frame, config.top)
+            tmp = work.part(index).with_suffix(".parquet.tmp")
+            pq.write_table(_to_table(frame, schema), tmp)
+            tmp.replace(work.part(index))
+            n_new += len(frame)
+            now = reader.bytes_read
+            rate = n_new / max(time.perf_counter() - t0, 1e-9)
+            progress.update(now - last_bytes, rate=f"{rate:,.0f} mol/s")
+            last_bytes = now
+    except (KeyboardInterrupt, _Terminated):
+        progress.close()
+        engine.close()
+        log(f"screen: interrupted; {work.committed()} chunk(s) are saved in {work.path}; rerun "
+            "the same command with --resume to finish")  # fmt: skip
+        raise KeyboardInterrupt from None
+    finally:
+        progress.close()
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+    engine.close()
+    n_chunks = work.committed()
+    if n_chunks == 0:
+        raise InputError("no records in the library", path=config.library)
+    summary = _finalize(config, task, schema, work, n_chunks, outputs, reader, started)
+    shutil.rmtree(work.path)
+    counts = ", ".join(f"{summary.counts[s]} {s}" for s in STATUSES)
+    log(f"screen: {summary.n_records} records -> {counts}"
+        + (f"; {summary.blank_lines} blank/comment lines" if summary.blank_lines else "")
+        + f" in {summary.seconds:.1f} s -> {config.out}")  # fmt: skip
+    if reader.problem:
+        raise DrugforgeError(f"{reader.problem}; the {summary.n_records} records before it were "
+                             f"screened (see {outputs['summary'].name})", path=config.library)  # fmt: skip
+    return summary
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _indices(start: int) -> Iterator[int]:
+    k = start
+    while True:
+        yield k
+        k += 1
+
+
+# ------------------------------------------------------------------------------ finalize
+def _finalize(config: ScreenConfig, task: ScreenTask, schema: pa.Schema, work: _WorkDir,
+              n_chunks: int, outputs: dict[str, Path], reader: LibraryReader,
+              started: float) -> ScreenSummary:  # fmt: skip
+    """Merge the parts into the outputs (each written to a temporary name, then renamed)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    value_columns = [f.name for f in schema if f.name not in ("status", "reason", "key")]
+    hit_columns = [c for c in value_columns]
+    rejected_columns = [*BASE_COLUMNS, "status", "reason"]
+    all_columns = [*value_columns, "status", "reason"]
+    heap: list[tuple[float, int, int, int]] = []  # (score, -row, chunk, position) min-heap
+    writers = {
+        "rejected": _TableWriter(outputs["rejected"], rejected_columns),
+        **({"all_rows": _TableWriter(outputs["all_rows"], all_columns)}
+           if "all_rows" in outputs else {}),
+        **({"hits": _TableWriter(outputs["hits"], hit_columns)} if config.top is None else {}),
+    }  # fmt: skip
+    n_records = 0
+    try:
+        for k in range(n_chunks):
+            frame = pq.read_table(work.part(k)).to_pandas()
+            n_records += len(frame)
+            status = frame["status"].to_numpy(dtype=object)
+            hits = np.flatnonzero(status == "hit")
+            if config.top is not None:
+                score, rows = frame["score"].to_numpy(), frame["row"].to_numpy()
+                for i in map(int, hits):
+                    item = (float(score[i]), -int(rows[i]), k, i)
+                    if len(heap) < config.top:
+                        heapq.heappush(heap, item)
+                    elif item > heap[0]:
+                        heapq.heapreplace(heap, item)
+                counts["scored"] += int(np.sum(status == "scored")) + len(hits)
+            else:
+                counts["hit"] += len(hits)
+                writers["hits"].write(frame.iloc[hits][hit_columns])
+            for s in ("filtered", "duplicate", "invalid"):
+                counts[s] += int(np.sum(status == s))
+            rejected = np.isin(status, ["filtered", "duplicate", "invalid"])
+            writers["rejected"].write(frame.loc[rejected, rejected_columns])
+            if "all_rows" in writers:
+                writers["all_rows"].write(_final_status(frame, k, None)[all_columns])
+        if config.top is not None:
+            best = sorted(heap, reverse=True)
+            counts["hit"] = len(best)
+            counts["scored"] -= len(best)
+            by_chunk: dict[int, list[int]] = {}
+            for _, _, chunk_no, position in best:
+                by_chunk.setdefault(chunk_no, []).append(position)
+            pieces = {k: pq.read_table(work.part(k)).to_pandas().iloc[sorted(idx)]
+                      for k, idx in by_chunk.items()}  # fmt: skip
+            rows = pd.concat([pieces[k] for k in sorted(pieces)]) if pieces else None
+            hits_frame = (rows.sort_values(["score", "row"], ascending=[False, True])[hit_columns]
+                          if rows is not None else pd.DataFrame(columns=hit_columns))  # fmt: skip
+            hits_frame.insert(0, "rank", np.arange(1, len(hits_frame) + 1))
+            writers["hits"] = _TableWriter(outputs["hits"], ["rank", *hit_columns])
+            writers["hits"].write(hits_frame)
+            if "all_rows" in writers:  # the rows below the top K are 'scored', not 'hit'
+                writers["all_rows"].abort()
+                writers["all_rows"] = _TableWriter(outputs["all_rows"], all_columns)
+                keep = {(k, i) for _, _, k, i in best}
+                for k in range(n_chunks):
+                    frame = pq.read_table(work.part(k)).to_pandas()
+                    writers["all_rows"].write(_final_status(frame, k, keep)[all_columns])
+        for writer in writers.values():
+            writer.close()
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    seconds = time.perf_counter() - started
+    summary = ScreenSummary(
+        out=config.out, counts=counts, n_records=n_records, blank_lines=reader.blank_lines,
+        seconds=seconds, problem=reader.problem,
+        files={k: str(p) for k, p in outputs.items()},
+    )  # fmt: skip
+    record = {**summary.as_dict(), "library": str(config.library), "drugforge": __version__,
+              "settings": config.model_dump(mode="json", exclude={"resume", "force", "quiet"})}  # fmt: skip
+    _write_atomic(outputs["summary"], (json.dumps(record, indent=1) + "\n").encode())
+    return summary
+
+
+def _final_status(frame: pd.DataFrame, k: int, keep: set[tuple[int, int]] | None) -> pd.DataFrame:
+    if keep is None:
+        return frame
+    status = frame["status"].to_numpy(dtype=object)
+    for i in np.flatnonzero(status == "hit"):
+        if (k, int(i)) not in keep:
+            status[i] = "scored"
+    frame = frame.copy()
+    frame["status"] = status
+    return frame
+
+
+class _TableWriter:
+    """Writes frames one after another to a temporary file; ``close`` renames it into place."""
+
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self.path = path
+        self.columns = columns
+        self.tmp = path.with_name(path.name + ".tmp")
+        lowered = path.name.lower()
+        self.parquet = lowered.endswith(".parquet")
+        self.sep = "\t" if ".tsv" in lowered else ","
+        self.compression = "gzip" if lowered.endswith(".gz") else None
+        self._parquet: pq.ParquetWriter | None = None
+        self._text: Any = None
+        self.started = False
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame = frame[self.columns]
+        if self.parquet:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.tmp, table.schema)
+            self._parquet.write_table(table.cast(self._parquet.schema))
+            return
+        if self._text is None:
+            import gzip
+
+            self._text = (gzip.open(self.tmp, "wt", newline="") if self.compression  # noqa: SIM115 - closed in close()/abort()
+                          else self.tmp.open("w", newline=""))  # fmt: skip
+        frame.to_csv(self._text, sep=self.sep, index=False, header=not self.started)
+        self.started = True
+
+    def close(self) -> None:
+        if self.parquet and self._parquet is None:
+            self.write(pd.DataFrame({c: pd.Series(dtype=float if c not in
+                                                  ("id", "input", "smiles", "status", "reason")
+                                                  else object) for c in self.columns}))  # fmt: skip
+        if not self.parquet and self._text is None:
+            self.write(pd.DataFrame(columns=self.columns))
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._text is not None:
+            self._text.close()
+        self.tmp.replace(self.path)
+
+    def abort(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._text is not None:
+            self._text.close()
+        self.tmp.unlink(missing_ok=True)
