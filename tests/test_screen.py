@@ -253,3 +253,17 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path, model_dir: Path, libra
     one_line_error(*run([*base, "--resume"], capsys)[::2], "nothing to resume")
     one_line_error(*run([*base[:-3], "--out", str(tmp_path / "x.xlsx")], capsys)[::2],
                    "unsupported output type")  # fmt: skip
+
+
+def test_ray_engine_on_a_local_instance_gives_the_same_result(tmp_path: Path, model_dir: Path,
+                                                              library: Path) -> None:  # fmt: skip
+    pytest.importorskip("ray")
+    local = tmp_path / "local.parquet"
+    on_ray = tmp_path / "ray.parquet"
+    kw: dict[str, object] = {"rank": "logp", "top": 50, "dedup": "smiles", "chunk_size": 150}
+    run_screen(config(library, local, model_dir, all_rows=tmp_path / "local_all.parquet", **kw))
+    summary = run_screen(config(library, on_ray, model_dir, engine="ray", n_jobs=2,
+                                all_rows=tmp_path / "ray_all.parquet", **kw))  # fmt: skip
+    assert summary.n_records == 600
+    for a, b in (("local.parquet", "ray.parquet"), ("local_all.parquet", "ray_all.parquet")):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / a), pd.read_parquet(tmp_path / b))

@@ -99,6 +99,9 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--force", action="store_true")
     evaluate.add_argument("--quiet", action="store_true")
 
+    _add_export_parser(sub)
+    _add_screen_parser(sub)
+
     datasets = sub.add_parser("datasets", help="the dataset catalog")
     dsub = datasets.add_subparsers(dest="action", required=True, metavar="ACTION")
     dsub.add_parser("list", help="list catalog datasets")
@@ -180,6 +183,20 @@ def _build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--encoding", default=None, help="text encoding of the input (utf-8)")
     emb.add_argument("--force", action="store_true")
     emb.add_argument("--quiet", action="store_true")
+    prof = sub.add_parser("profile", help="drug-likeness, alerts, predicted toxicity and "
+                          "approved-drug percentiles for every molecule of a file")
+    prof.add_argument("input", help="molecule file (CSV/TSV/SMI/SDF/Parquet, optionally .gz)")
+    prof.add_argument("--out", required=True, help="output .csv/.tsv/.parquet (optionally .gz)")
+    prof.add_argument("--smiles-column", default=None)
+    prof.add_argument("--no-panel", action="store_true",
+                      help="skip the predicted endpoints (physicochemistry and alerts only)")
+    prof.add_argument("--max-heavy-atoms", type=int, default=None,
+                      help="refuse bigger molecules with an error row (default 200)")
+    prof.add_argument("--n-jobs", type=int, default=None,
+                      help="worker processes (default: 2 from 20,000 rows on, else 1)")
+    prof.add_argument("--encoding", default=None, help="text encoding of the input (utf-8)")
+    prof.add_argument("--force", action="store_true")
+    prof.add_argument("--quiet", action="store_true")
     _add_optimize_parser(sub)
     bench = sub.add_parser("benchmark", help="score generated molecules on a benchmark")
     bsub = bench.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
@@ -204,6 +221,75 @@ def _build_parser() -> argparse.ArgumentParser:
     moses.add_argument("--force", action="store_true", help="overwrite --out")
     moses.add_argument("--quiet", action="store_true")
     return parser
+
+
+def _add_export_parser(sub: Any) -> None:
+    from drugforge.export import EXPORT_FORMATS
+
+    exp = sub.add_parser(
+        "export", help="write a saved model as ONNX, with its featurization and a parity check",
+        description="Convert a saved model (svm, gp, gbm, mlp, mpnn or an ensemble of them) to "
+        "ONNX, write OUT and OUT.json (how to compute the inputs without drugforge), and check "
+        "that onnxruntime reproduces drugforge's predictions within 1e-5.",
+    )  # fmt: skip
+    exp.add_argument("model_dir")
+    exp.add_argument("--format", choices=EXPORT_FORMATS, default="onnx")
+    exp.add_argument("--out", default=None, metavar="FILE.onnx",
+                     help="output file (default: MODEL_DIR.onnx beside the model directory)")
+    exp.add_argument("--check-smiles", default=None, metavar="FILE",
+                     help="molecules for the parity check (default: a built-in set plus a "
+                     "sample of the training file when it is still there)")
+    exp.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 17)")
+    exp.add_argument("--force", action="store_true", help="overwrite --out")
+    exp.add_argument("--quiet", action="store_true")
+
+
+def _add_screen_parser(sub: Any) -> None:
+    scr = sub.add_parser(
+        "screen", help="score, filter and rank a compound library of any size with saved models",
+        description="Stream a library (SMILES/CSV/TSV/SDF/Parquet, optionally .gz) in chunks "
+        "through saved models and built-in properties; every row ends as hit, scored, "
+        "filtered, duplicate or invalid (with the reason). Names in --rank/--filter: the "
+        "models' target names (and TARGET_std), built-in properties, 'similarity'; quote "
+        "other characters with backticks.",
+    )
+    scr.add_argument("library", help="the library file")
+    scr.add_argument("--model", action="append", default=[], metavar="[NAME=]DIR",
+                     help="a saved model (repeat for several)")
+    scr.add_argument("--out", required=True, help="hits file (.parquet, .csv, .tsv, opt. .gz)")
+    scr.add_argument("--rank", default=None, metavar="EXPR",
+                     help="score to sort by, higher first, e.g. \"pKi - 0.5*herg\"")
+    scr.add_argument("--filter", action="append", default=[], metavar="EXPR",
+                     help="condition every hit must meet, e.g. \"QED>=0.5 and not PAINS\"")
+    scr.add_argument("--require", action="append", default=[], metavar="SMARTS",
+                     help="substructure every hit must contain")
+    scr.add_argument("--exclude", action="append", default=[], metavar="SMARTS",
+                     help="substructure no hit may contain")
+    scr.add_argument("--similar-to", action="append", default=[], metavar="SMILES",
+                     help="reference molecule: adds column 'similarity' (max Tanimoto, ECFP4)")
+    scr.add_argument("--min-similarity", type=float, default=None)
+    scr.add_argument("--properties", default="", metavar="NAMES",
+                     help="comma-separated built-in properties to add to the output")
+    scr.add_argument("--top", type=int, default=None, metavar="K",
+                     help="keep the best K by --rank (a bounded heap)")
+    scr.add_argument("--dedup", choices=["none", "smiles", "inchikey"], default="none",
+                     help="drop later copies of the same molecule (memory grows ~100 bytes "
+                     "per unique molecule)")
+    scr.add_argument("--all-rows", default=None, metavar="FILE",
+                     help="also write every row in input order with its status and values")
+    scr.add_argument("--smiles-column", default=None)
+    scr.add_argument("--id-column", default=None)
+    scr.add_argument("--encoding", default=None)
+    scr.add_argument("--chunk-size", type=int, default=10_000)
+    scr.add_argument("--max-heavy-atoms", type=int, default=150)
+    scr.add_argument("--engine", choices=["local", "ray"], default="local")
+    scr.add_argument("--address", default=None,
+                     help="Ray cluster address (default: start a local Ray instance)")
+    scr.add_argument("--n-jobs", type=int, default=0, help="worker processes (0: one per core)")
+    scr.add_argument("--resume", action="store_true",
+                     help="finish an interrupted screen (same command)")
+    scr.add_argument("--force", action="store_true", help="overwrite outputs and start over")
+    scr.add_argument("--quiet", action="store_true")
 
 
 _OPTIMIZE_EPILOG = """\
@@ -394,6 +480,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from drugforge.export.onnx import DEFAULT_OPSET
+    from drugforge.workflows.export import run_export
+
+    result = run_export(args.model_dir, args.out, fmt=args.format, check_smiles=args.check_smiles,
+                        opset=DEFAULT_OPSET if args.opset is None else args.opset,
+                        force=args.force, quiet=args.quiet)
+    print(json.dumps({"out": str(result.out), "sidecar": str(result.sidecar),
+                      "checked": result.n_checked, "max_abs_diff": result.max_abs_diff}))
+    return 0
+
+
 def _datasets(args: argparse.Namespace) -> int:
     from drugforge.workflows import datasets as ds
 
@@ -537,6 +635,50 @@ def _embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _screen(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from drugforge.workflows.screen import ScreenConfig, run_screen
+
+    try:
+        config = ScreenConfig(
+            library=args.library, out=args.out, models=args.model, rank=args.rank,
+            filters=args.filter, require=args.require, exclude=args.exclude,
+            similar_to=args.similar_to, min_similarity=args.min_similarity,
+            properties=[p.strip() for p in args.properties.split(",") if p.strip()],
+            top=args.top, dedup=args.dedup, all_rows=args.all_rows,
+            smiles_column=args.smiles_column, id_column=args.id_column, encoding=args.encoding,
+            chunk_size=args.chunk_size, max_heavy_atoms=args.max_heavy_atoms,
+            engine=args.engine, address=args.address, n_jobs=args.n_jobs, resume=args.resume,
+            force=args.force, quiet=args.quiet,
+        )  # fmt: skip
+    except (ValidationError, ValueError) as err:
+        raise DrugforgeError(f"invalid arguments: {_first_error(err)}") from None
+    summary = run_screen(config)
+    print(json.dumps(summary.as_dict()))
+    return 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from drugforge.workflows.profile import ProfileConfig, run_profile
+
+    given = {"max_heavy_atoms": args.max_heavy_atoms, "n_jobs": args.n_jobs}
+    try:
+        config = ProfileConfig(
+            data=args.input, out=args.out, smiles_column=args.smiles_column,
+            panel=not args.no_panel, encoding=args.encoding, force=args.force, quiet=args.quiet,
+            **{k: v for k, v in given.items() if v is not None},
+        )  # fmt: skip
+    except (ValidationError, ValueError) as err:
+        raise DrugforgeError(f"invalid arguments: {_first_error(err)}") from None
+    summary = run_profile(config)
+    print(json.dumps({"out": str(summary.out), "rows": summary.n_rows,
+                      "profiled": summary.n_profiled, "endpoints": len(summary.endpoints)}))
+    return 0
+
+
 def _benchmark(args: argparse.Namespace) -> int:
     from drugforge.workflows.benchmark import run_moses_benchmark
 
@@ -552,14 +694,17 @@ _COMMANDS = {
     "train": _train,
     "predict": _predict,
     "evaluate": _evaluate,
+    "export": _export,
     "datasets": _datasets,
     "models": _models,
     "demo": _demo,
     "pretrain": _pretrain,
     "generate": _generate,
     "embed": _embed,
+    "profile": _profile,
     "optimize": _optimize,
     "benchmark": _benchmark,
+    "screen": _screen,
 }
 
 
