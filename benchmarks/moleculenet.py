@@ -1,4 +1,4 @@
-"""Tox21, ESOL and FreeSolv, scaffold split, several seeds: drugforge vs Chemprop 2.3.1 side by side.
+"""Tox21, BBBP, ESOL and FreeSolv, scaffold split, several seeds: drugforge vs Chemprop 2.3.1 side by side.
 
 For each dataset and seed, ONE split is made with drugforge's balanced scaffold splitter on the
 standardized data; the same train/val/test molecules are written to CSV and given to both tools.
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 WORK = Path(__file__).resolve().parent / "work"
 OUT = RESULTS / "drugforge" / "moleculenet"
 DATASETS = {"esol": "moleculenet/esol", "freesolv": "moleculenet/freesolv",
-            "tox21": "moleculenet/tox21"}
+            "tox21": "moleculenet/tox21", "bbbp": "moleculenet/bbbp"}
 
 
 def prepared(name: str) -> Any:

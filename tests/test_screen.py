@@ -142,6 +142,53 @@ def test_substructure_and_similarity_queries(tmp_path: Path, model_dir: Path,
     assert "similarity 0.1" in reasons
 
 
+def test_builtin_properties_filter_rank_and_profile_columns(tmp_path: Path, model_dir: Path,
+                                                           library: Path) -> None:  # fmt: skip
+    """--filter "QED>=0.5 and not PAINS" over the profile's values, equal to drugforge profile."""
+    from drugforge.workflows.profile import Profiler
+
+    rhodanine = "O=C1C(=Cc2ccccc2)SC(=S)N1"  # drug-like enough, but the classic PAINS hit
+    smiles = [line.split()[0] for line in library.read_text().splitlines()[:120]]
+    lib = tmp_path / "lib.smi"
+    lib.write_text("".join(f"{s}\n" for s in [*smiles, rhodanine]))
+    all_rows = tmp_path / "all.parquet"
+    summary = run_screen(config(lib, tmp_path / "hits.parquet", model_dir,
+                                filters=["QED>=0.5 and not PAINS"], rank="logp - 0.1*sa_score",
+                                properties=["alerts"], all_rows=all_rows))  # fmt: skip
+    rows = pd.read_parquet(all_rows)
+    expected = Profiler(panel=False).profile([*smiles, rhodanine])
+    np.testing.assert_allclose(rows["qed"], expected["qed"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(rows["sa_score"], expected["sa_score"], rtol=0, atol=1e-12)
+    assert rows["PAINS"].tolist() == expected["PAINS"].tolist()
+    assert rows["alerts"].tolist() == expected["alerts"].tolist()
+    passes = (expected["qed"] >= 0.5) & ~expected["PAINS"].astype(bool)
+    assert rows["status"].isin(["hit", "scored"]).tolist() == passes.tolist()
+    last = rows.iloc[-1]
+    assert last["status"] == "filtered" and "not PAINS (PAINS=" in last["reason"]
+    assert last["alerts"].startswith("PAINS:ene_rhod_A(235)")
+    np.testing.assert_allclose(rows["score"][passes], (rows["logp"] - 0.1 * rows["sa_score"])[passes])
+    assert summary.counts["filtered"] == int((~passes).sum())
+
+
+def test_profile_flag_streams_the_whole_profile(tmp_path: Path, library: Path) -> None:
+    """screen --profile with no model: every profile column (panel endpoints too) for each row."""
+    from drugforge.workflows.profile import Profiler
+
+    smiles = [line.split()[0] for line in library.read_text().splitlines()[:40]]
+    lib = tmp_path / "lib.smi"
+    lib.write_text("".join(f"{s}\n" for s in [smiles[0], "C1CC", *smiles[1:]]))
+    out = tmp_path / "hits.csv"
+    run_screen(ScreenConfig(library=lib, out=out, profile=True, chunk_size=16, n_jobs=1,
+                            quiet=True))  # fmt: skip
+    hits = pd.read_csv(out)
+    expected = Profiler().profile([smiles[0], *smiles[1:]])
+    assert hits["row"].tolist() == [1, *range(3, 42)]
+    assert list(hits.columns)[6:] == [c for c in expected.columns if c != "error"]
+    np.testing.assert_allclose(hits["tox21_SR-p53"], expected["tox21_SR-p53"], atol=1e-9)
+    np.testing.assert_allclose(hits["mw_pctl_drugs"], expected["mw_pctl_drugs"], atol=1e-9)
+    assert hits["lipinski"].tolist() == expected["lipinski"].tolist()
+
+
 def test_interrupted_screen_resumes_to_the_identical_result(tmp_path: Path, model_dir: Path,
                                                             library: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
@@ -247,6 +294,9 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path, model_dir: Path, libra
     out = str(tmp_path / "hits.csv")
     base = ["screen", str(library), "--model", str(model_dir), "--out", out, "--quiet"]
     one_line_error(*run([*base, "--rank", "pKi"], capsys)[::2], "unknown name 'pKi'")
+    one_line_error(*run([*base, "--properties", "qed,qedx"], capsys)[::2],
+                   "unknown property 'qedx'; choose from: mw, clogp")
+    one_line_error(*run([*base, "--filter", "alerts"], capsys)[::2], "unknown name 'alerts'")
     one_line_error(*run([*base, "--exclude", "[[["], capsys)[::2], "neither valid SMARTS")
     one_line_error(*run(["screen", str(tmp_path / "none.smi"), "--model", str(model_dir),
                          "--out", out], capsys)[::2], "file not found")  # fmt: skip

@@ -269,7 +269,11 @@ def _add_screen_parser(sub: Any) -> None:
                      help="reference molecule: adds column 'similarity' (max Tanimoto, ECFP4)")
     scr.add_argument("--min-similarity", type=float, default=None)
     scr.add_argument("--properties", default="", metavar="NAMES",
-                     help="comma-separated built-in properties to add to the output")
+                     help="comma-separated built-in properties to add to the output "
+                     "(any column of 'drugforge profile', e.g. qed,sa_score,PAINS,alerts)")
+    scr.add_argument("--profile", action="store_true",
+                     help="add every built-in property: the whole drug-likeness and toxicity "
+                     "profile of 'drugforge profile', streamed")
     scr.add_argument("--top", type=int, default=None, metavar="K",
                      help="keep the best K by --rank (a bounded heap)")
     scr.add_argument("--dedup", choices=["none", "smiles", "inchikey"], default="none",
@@ -646,7 +650,7 @@ def _screen(args: argparse.Namespace) -> int:
             filters=args.filter, require=args.require, exclude=args.exclude,
             similar_to=args.similar_to, min_similarity=args.min_similarity,
             properties=[p.strip() for p in args.properties.split(",") if p.strip()],
-            top=args.top, dedup=args.dedup, all_rows=args.all_rows,
+            profile=args.profile, top=args.top, dedup=args.dedup, all_rows=args.all_rows,
             smiles_column=args.smiles_column, id_column=args.id_column, encoding=args.encoding,
             chunk_size=args.chunk_size, max_heavy_atoms=args.max_heavy_atoms,
             engine=args.engine, address=args.address, n_jobs=args.n_jobs, resume=args.resume,

@@ -11,8 +11,9 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from multiprocessing import get_context
 from typing import Any
 
@@ -130,6 +131,18 @@ def set_cache_limit(max_bytes: int) -> None:
     _CACHE.max_bytes = int(max_bytes)
     if max_bytes <= 0:
         _CACHE.clear()
+
+
+@contextmanager
+def feature_cache_disabled() -> Iterator[None]:
+    """No caching inside the block (a library screen sees each molecule once: caching would
+    only cost memory and a canonical SMILES per molecule)."""
+    previous = _CACHE.max_bytes
+    _CACHE.max_bytes = 0
+    try:
+        yield
+    finally:
+        _CACHE.max_bytes = previous
 
 
 def cache_info() -> dict[str, int]:
@@ -273,6 +286,14 @@ def featurize(
         return out
     fkey = feat.cache_key()
     use_cache = cache and _CACHE.max_bytes > 0
+    if not use_cache and all(
+        isinstance(item, str) or (isinstance(item, Chem.Mol) and item.GetNumAtoms() > 0)
+        for item in items
+    ):  # no cache keys to compute (a Mol's key costs a canonical SMILES): featurize directly
+        try:
+            return _compute(feat, items, n_jobs)
+        except _InvalidAt as err:
+            raise _invalid(items[err.index], err.index + 1) from None
 
     # Resolve cache keys; unique misses are computed once even when repeated in the input.
     keys: list[str] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -104,20 +104,44 @@ class RDKit2D(Featurizer):
     RDKit's values for drug-sized molecules).
     ``feature_names()`` gives the descriptor names; the list depends on the RDKit version, which
     the artifact manifest records.
+
+    Parameters
+    ----------
+    names
+        Only these descriptors, in this order (``None``: all of them). A few cheap descriptors
+        cost microseconds where the full list costs milliseconds per molecule, which is what
+        high-throughput models (the shipped profile panel) need.
     """
 
     name: ClassVar[str] = "rdkit2d"
-    _DESCRIPTORS: ClassVar[list[tuple[str, Callable[[Chem.Mol], Any]]]] = _DESCRIPTOR_LIST
+
+    def __init__(self, names: Sequence[str] | None = None) -> None:
+        if names is None:
+            self.names: list[str] | None = None
+            self._descriptors: list[tuple[str, Callable[[Chem.Mol], Any]]] = _DESCRIPTOR_LIST
+            return
+        if isinstance(names, str):
+            raise TypeError("names must be a list of descriptor names, not one string")
+        known = dict(_DESCRIPTOR_LIST)
+        unknown = [n for n in names if n not in known]
+        if unknown or not names:
+            raise ValueError(
+                f"unknown RDKit descriptor(s) {unknown}; choose from: {', '.join(known)}"
+                if unknown
+                else "names must list at least one descriptor"
+            )
+        self.names = list(names)
+        self._descriptors = [(n, known[n]) for n in self.names]
 
     def __call__(self, mol: Chem.Mol) -> np.ndarray:
         return scale_descriptors(self.raw(mol))
 
     def raw(self, mol: Chem.Mol) -> np.ndarray:
         """Unscaled descriptor values (float64, NaN where a descriptor fails)."""
-        out = np.empty(len(self._DESCRIPTORS), dtype=np.float64)
+        out = np.empty(len(self._descriptors), dtype=np.float64)
         block = BlockLogs()
         try:
-            for i, (_, fn) in enumerate(self._DESCRIPTORS):
+            for i, (_, fn) in enumerate(self._descriptors):
                 try:
                     value = float(fn(mol))
                 except Exception:  # noqa: BLE001 - any RDKit failure means "not available"
@@ -128,10 +152,11 @@ class RDKit2D(Featurizer):
         return out
 
     def __len__(self) -> int:
-        return len(self._DESCRIPTORS)
+        return len(self._descriptors)
 
     def params(self) -> dict[str, Any]:
-        return {}
+        # no key for the full list: models saved before ``names`` existed keep their identity
+        return {} if self.names is None else {"names": list(self.names)}
 
     def feature_names(self) -> list[str]:
-        return [name for name, _ in self._DESCRIPTORS]
+        return [name for name, _ in self._descriptors]

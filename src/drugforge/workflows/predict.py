@@ -8,16 +8,21 @@ good rows). A row whose molecule cannot be used keeps NaN predictions and says w
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
+from rdkit import Chem
 
 from drugforge.artifacts import LoadedModel, load_model
 from drugforge.chem import StandardizerConfig, standardize_many
+from drugforge.chem.mol import standardize_smiles
 from drugforge.data.io import read_molecules, write_table
 from drugforge.errors import DrugforgeError, InputError
+from drugforge.featurize.batch import feature_cache_disabled
 from drugforge.workflows.common import check_output_path, make_logger
 from drugforge.workflows.evaluation import apply_uncertainty
 from drugforge.workflows.progress import Progress
@@ -60,23 +65,70 @@ def predict_smiles(
     progress = Progress(total=len(ok), label="predict", quiet=quiet)
     for start in range(0, len(ok), batch_size):
         idx = ok[start : start + batch_size]
-        batch = [clean[i] for i in idx]
-        try:
-            m, s = loaded.model.predict_dist(batch)  # type: ignore[arg-type]
-            mean[idx] = m
-            std[idx] = apply_uncertainty(loaded.uncertainty, m, s)
-        except (DrugforgeError, ValueError, RuntimeError):
-            # isolate the molecule(s) that fail; the others in the batch still get predictions
-            for i, smi in zip(idx, batch):
-                try:
-                    m, s = loaded.model.predict_dist([smi])  # type: ignore[list-item]
-                    mean[i] = m[0]
-                    std[i] = apply_uncertainty(loaded.uncertainty, m, s)[0]
-                except (DrugforgeError, ValueError, RuntimeError) as err:
-                    errors[i] = f"prediction failed: {' '.join(str(err).split())}"
+        _predict_batch(loaded, [cast(str, clean[i]) for i in idx], idx, mean, std, errors)
         progress.update(len(idx))
     progress.close()
     return mean, std, errors
+
+
+def predict_mols(
+    loaded: LoadedModel, mols: Sequence[Chem.Mol], texts: Sequence[str], *,
+    batch_size: int = 2048,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """:func:`predict_smiles` for molecules already parsed from ``texts`` (a library screen).
+
+    The common molecule (one fragment, no formal charge) is standardized as it is: the model
+    gets the parsed Mol, with no second parse or canonical SMILES. Multi-fragment and charged
+    molecules take the SMILES path (:func:`standardize_smiles`), exactly as ``drugforge predict``
+    does. Features equal those of the SMILES path up to the order of floating-point sums.
+    """
+    config = StandardizerConfig.from_dict(loaded.standardizer)
+    n, t = len(mols), len(loaded.target_names)
+    mean = np.full((n, t), np.nan)
+    std = np.full((n, t), np.nan)
+    errors = [""] * n
+    ready: list[Chem.Mol | str] = []
+    ok: list[int] = []
+    for i, (mol, text) in enumerate(zip(mols, texts, strict=True)):
+        special = (config.largest_fragment and "." in text) or (
+            config.neutralize and ("+" in text or "-" in text)
+        )
+        if special or not config.canonical:
+            clean, error = standardize_smiles(text, config)
+            if clean is None:
+                errors[i] = error
+                continue
+            ready.append(clean)
+        else:
+            heavy = mol.GetNumHeavyAtoms()
+            if config.max_heavy_atoms is not None and heavy > config.max_heavy_atoms:
+                errors[i] = f"molecule has {heavy} heavy atoms (limit {config.max_heavy_atoms})"
+                continue
+            ready.append(mol)
+        ok.append(i)
+    with feature_cache_disabled():
+        for start in range(0, len(ok), batch_size):
+            idx = ok[start : start + batch_size]
+            batch = ready[start : start + batch_size]
+            _predict_batch(loaded, batch, idx, mean, std, errors)
+    return mean, std, errors
+
+
+def _predict_batch(loaded: LoadedModel, batch: Sequence[Chem.Mol | str], idx: list[int],
+                   mean: np.ndarray, std: np.ndarray, errors: list[str]) -> None:  # fmt: skip
+    """Predict one batch into rows ``idx``; a failing molecule fails alone, with its reason."""
+    try:
+        m, s = loaded.model.predict_dist(batch)
+        mean[idx] = m
+        std[idx] = apply_uncertainty(loaded.uncertainty, m, s)
+    except (DrugforgeError, ValueError, RuntimeError):
+        for i, item in zip(idx, batch, strict=True):
+            try:
+                m, s = loaded.model.predict_dist([item])
+                mean[i] = m[0]
+                std[i] = apply_uncertainty(loaded.uncertainty, m, s)[0]
+            except (DrugforgeError, ValueError, RuntimeError) as err:
+                errors[i] = f"prediction failed: {' '.join(str(err).split())}"
 
 
 def run_predict(

@@ -36,6 +36,7 @@ import signal
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal, cast
@@ -55,6 +56,7 @@ from drugforge.errors import DrugforgeError, InputError
 from drugforge.evaluate.expressions import Expression, parse_expression
 from drugforge.workflows.common import OUTPUT_SUFFIXES, make_logger
 from drugforge.workflows.engines import make_engine
+from drugforge.workflows.profile import Profiler
 from drugforge.workflows.progress import Progress
 
 __all__ = ["ScreenConfig", "ScreenSummary", "run_screen"]
@@ -64,6 +66,8 @@ STATUSES: tuple[str, ...] = ("hit", "scored", "filtered", "duplicate", "invalid"
 #: the columns every row has, before the model outputs and properties
 BASE_COLUMNS = ("row", "line", "id", "input", "smiles")
 _PART = "part-{:08d}.parquet"
+#: the one built-in property that is text, not a number (output only)
+_TEXT_PROPERTY = "alerts"
 
 
 # --------------------------------------------------------------------------------- config
@@ -82,6 +86,7 @@ class ScreenConfig(BaseModel):
     similar_to: list[str] = Field(default_factory=list)  # reference SMILES -> column similarity
     min_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
     properties: list[str] = Field(default_factory=list)  # built-in properties to output
+    profile: bool = False  # output every built-in property (the whole ``drugforge profile``)
     top: int | None = Field(default=None, ge=1)
     dedup: Literal["none", "smiles", "inchikey"] = "none"
     all_rows: Path | None = None
@@ -120,13 +125,19 @@ class ScreenSummary:
 
 
 # ------------------------------------------------------------------------- built-in values
-def _builtin_properties() -> dict[str, Any]:
-    """Property name -> vectorized function of a list of Mols (see chem.properties/alerts)."""
-    try:
-        from drugforge.chem.properties import screen_properties
-    except ImportError:  # TEMP while chem.properties is being written
-        return {}
-    return screen_properties()
+@lru_cache(maxsize=1)
+def _profiler() -> Profiler:
+    """The profile behind the built-in names (one per process; the panel loads on first use)."""
+    return Profiler(panel=True, percentiles=True)
+
+
+def builtin_names() -> list[str]:
+    """Names ``--properties`` takes: every column of ``drugforge profile``, in its order.
+
+    All but ``alerts`` (the text naming each alert and its atoms) are numbers that ``--rank`` and
+    ``--filter`` can use (rules and alert families as 1/0).
+    """
+    return _profiler().column_names()
 
 
 # ------------------------------------------------------------------------------ the worker
@@ -154,6 +165,7 @@ class ScreenTask:
     min_similarity: float | None
     dedup: str
     max_heavy_atoms: int
+    top: int | None
     columns: tuple[str, ...]  # every value column, in output order
 
     def build(self) -> ScreenWorker:
@@ -195,9 +207,7 @@ class ScreenWorker:
 
         self.task = task
         self.models = [(spec, load_model(spec.path)) for spec in task.models]
-        builtins = _builtin_properties()
-        self.properties = {name: builtins[name] for name in task.properties}
-        names = list(task.columns)
+        names = [c for c in task.columns if c != _TEXT_PROPERTY]
         self.rank = parse_expression(task.rank, names, what="--rank") if task.rank else None
         self.filters = [parse_expression(f, names, what="--filter") for f in task.filters]
         self.require = [(q, _query(q, "--require")) for q in task.require]
@@ -205,7 +215,7 @@ class ScreenWorker:
         self.references = [_fingerprint(_reference(s)) for s in task.similar_to]
 
     def process(self, chunk: LibraryChunk) -> pd.DataFrame:
-        from drugforge.workflows.predict import predict_smiles
+        from drugforge.workflows.predict import predict_mols
 
         n = len(chunk)
         reason = list(chunk.errors)
@@ -229,23 +239,32 @@ class ScreenWorker:
                                  f"{self.task.max_heavy_atoms}, --max-heavy-atoms)")  # fmt: skip
                     continue
                 mols[i] = mol
-                smiles[i] = Chem.MolToSmiles(mol)
+                if chunk.kind == "molblock":
+                    smiles[i] = Chem.MolToSmiles(mol)
         ok = [i for i in range(n) if mols[i] is not None]
+        texts = [smiles[i] or chunk.texts[i] for i in ok]
+        good = [cast(Chem.Mol, mols[i]) for i in ok]
         env: dict[str, np.ndarray] = {c: np.full(n, np.nan) for c in self.task.columns}
         for spec, loaded in self.models:
-            mean, std, errors = predict_smiles(loaded, [smiles[i] for i in ok])
+            mean, std, errors = predict_mols(loaded, good, texts)
             for t, column in enumerate(spec.columns):
                 env[column][ok] = mean[:, t]
                 env[f"{column}_std"][ok] = std[:, t]
             for j, error in enumerate(errors):
                 if error and not reason[ok[j]]:
                     reason[ok[j]] = f"model {spec.name}: {error}"
-        good = [mols[i] for i in ok]
-        for name, fn in self.properties.items():
-            values = np.asarray(fn(good))
-            filled = np.full(n, np.nan) if values.dtype != bool else np.zeros(n, dtype=bool)
-            filled[ok] = values
-            env[name] = filled
+        output: dict[str, Any] = {}  # property columns as the profile types them
+        if self.task.properties:
+            profile = _profiler().profile_mols(good, columns=self.task.properties)
+            for name in self.task.properties:
+                column = profile[name]
+                full = pd.Series(column.array, index=ok).reindex(range(n))
+                output[name] = full if name != _TEXT_PROPERTY else full.fillna("")
+                if name != _TEXT_PROPERTY:
+                    env[name] = full.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            for j, error in enumerate(profile["error"]):
+                if error and not reason[ok[j]]:
+                    reason[ok[j]] = f"profile: {error}"
         if self.references:
             sims = np.full(n, np.nan)
             for i in ok:
@@ -266,7 +285,15 @@ class ScreenWorker:
                 if not np.isfinite(score[i]):
                     status[i] = "filtered"
                     reason[i] = f"--rank is not a number ({_values(self.rank, env, i)})"
-        keys = [self._key(mols[i]) if valid[i] else "" for i in range(n)]
+        if self.task.dedup == "none" and self.task.top is not None:
+            _select_status(status, score, chunk.start, self.task.top)  # only these need SMILES
+        for i in range(n):
+            mol = mols[i]
+            if mol is not None and not smiles[i] and (
+                status[i] == "hit" or self.task.dedup == "smiles"
+            ):
+                smiles[i] = Chem.MolToSmiles(mol)
+        keys = [self._key(mols[i], smiles[i]) if valid[i] else "" for i in range(n)]
         frame = pd.DataFrame({
             "row": np.arange(chunk.start + 1, chunk.start + n + 1, dtype=np.int64),
             "line": np.asarray(chunk.lines, dtype=np.int64),
@@ -276,7 +303,7 @@ class ScreenWorker:
             "score": score,
         })  # fmt: skip
         for column in self.task.columns:
-            frame[column] = env[column]
+            frame[column] = output[column] if column in output else env[column]
         frame["status"] = status.astype(str)
         frame["reason"] = reason
         frame["key"] = keys
@@ -307,13 +334,13 @@ class ScreenWorker:
                 add(i, f"similarity {env['similarity'][i]:.3f} < {self.task.min_similarity}")
         return reasons
 
-    def _key(self, mol: Chem.Mol | None) -> str:
+    def _key(self, mol: Chem.Mol | None, smiles: str) -> str:
         if mol is None or self.task.dedup == "none":
             return ""
         if self.task.dedup == "inchikey":
             with rdBase.BlockLogs():
-                return str(Chem.MolToInchiKey(mol)) or Chem.MolToSmiles(mol)
-        return str(Chem.MolToSmiles(mol))
+                return str(Chem.MolToInchiKey(mol)) or smiles or Chem.MolToSmiles(mol)
+        return smiles
 
 
 def _values(expression: Expression, env: dict[str, np.ndarray], i: int) -> str:
@@ -355,7 +382,7 @@ def _referenced(texts: Sequence[str | None], names: Sequence[str]) -> set[str]:
 def _build_task(config: ScreenConfig, library_digest: str) -> ScreenTask:
     specs = _model_specs(config.models)
     model_columns = [c for s in specs for col in s.columns for c in (col, f"{col}_std")]
-    builtins = list(_builtin_properties())
+    builtins = builtin_names()
     extra = ["similarity"] if config.similar_to else []
     unknown = [p for p in config.properties if p not in builtins]
     if unknown:
@@ -366,11 +393,11 @@ def _build_task(config: ScreenConfig, library_digest: str) -> ScreenTask:
     if clash:
         raise InputError(f"model output '{min(clash)}' has the name of a built-in "
                          "property; name the model: --model NAME=DIR")  # fmt: skip
-    everything = [*model_columns, *builtins, *extra]
+    everything = [*model_columns, *(b for b in builtins if b != _TEXT_PROPERTY), *extra]
     if config.min_similarity is not None and not config.similar_to:
         raise InputError("--min-similarity needs --similar-to")
     used = _referenced([config.rank, *config.filters], everything)  # also validates them
-    properties = [p for p in builtins if p in used or p in config.properties]
+    properties = [p for p in builtins if config.profile or p in used or p in config.properties]
     for option, queries in (("--require", config.require), ("--exclude", config.exclude)):
         for q in queries:
             _query(q, option)
@@ -392,7 +419,7 @@ def _build_task(config: ScreenConfig, library_digest: str) -> ScreenTask:
         filters=tuple(config.filters), require=tuple(config.require),
         exclude=tuple(config.exclude), similar_to=tuple(config.similar_to),
         min_similarity=config.min_similarity, dedup=config.dedup,
-        max_heavy_atoms=config.max_heavy_atoms, columns=columns,
+        max_heavy_atoms=config.max_heavy_atoms, top=config.top, columns=columns,
     )  # fmt: skip
 
 
@@ -500,10 +527,22 @@ def _schema(task: ScreenTask) -> pa.Schema:
     fields = [pa.field("row", pa.int64()), pa.field("line", pa.int64()),
               pa.field("id", pa.string()), pa.field("input", pa.string()),
               pa.field("smiles", pa.string()), pa.field("score", pa.float64())]  # fmt: skip
-    fields += [pa.field(c, pa.float64()) for c in task.columns]
+    kinds: dict[str, pa.DataType] = {}
+    if task.properties:  # a property keeps the profile's type: numbers, 1/0/NA flags, text
+        empty = _profiler().profile_mols([], columns=task.properties)
+        kinds = {c: _arrow_type(empty[c]) for c in task.properties}
+    fields += [pa.field(c, kinds.get(c, pa.float64())) for c in task.columns]
     fields += [pa.field("status", pa.string()), pa.field("reason", pa.string()),
                pa.field("key", pa.string())]  # fmt: skip
     return pa.schema(fields)
+
+
+def _arrow_type(column: pd.Series) -> pa.DataType:
+    if pd.api.types.is_bool_dtype(column):
+        return pa.bool_()
+    if pd.api.types.is_integer_dtype(column):
+        return pa.int64()
+    return pa.float64() if pd.api.types.is_float_dtype(column) else pa.string()
 
 
 def _to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
@@ -512,7 +551,10 @@ def _to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
         values = frame[f.name]
         if pa.types.is_float64(f.type):
             values = values.astype(float)
-        data[f.name] = pa.array(values.tolist() if f.type == pa.string() else values, f.type)
+        if f.type == pa.string():
+            data[f.name] = pa.array(values.tolist(), f.type)
+        else:
+            data[f.name] = pa.array(values, f.type, from_pandas=True)
     return pa.table(data, schema=schema)
 
 
@@ -550,17 +592,22 @@ class _Dedup:
                 self.seen.setdefault(self._hash(key), int(row))
 
 
-def _select(frame: pd.DataFrame, top: int | None) -> None:
-    """Within a chunk: with ``top``, only the chunk's best ``top`` stay ``hit`` candidates."""
-    if top is None:
-        return
-    hits = np.flatnonzero(frame["status"].to_numpy() == "hit")
+def _select_status(status: np.ndarray, score: np.ndarray, start: int, top: int) -> None:
+    """Within a chunk, only the best ``top`` hits (score desc, then input order) stay ``hit``;
+    the others become ``scored``. ``status`` is changed in place."""
+    hits = np.flatnonzero(status == "hit")
     if len(hits) <= top:
         return
-    score = frame["score"].to_numpy()[hits]
-    order = np.lexsort((frame["row"].to_numpy()[hits], -score))  # score desc, then input order
-    status = frame["status"].to_numpy(dtype=object)
+    order = np.lexsort((hits + start, -score[hits]))
     status[hits[order[top:]]] = "scored"
+
+
+def _select(frame: pd.DataFrame, top: int | None) -> None:
+    """:func:`_select_status` on a chunk's table (after de-duplication)."""
+    if top is None:
+        return
+    status = frame["status"].to_numpy(dtype=object)
+    _select_status(status, frame["score"].to_numpy(), 0, top)
     frame["status"] = status
 
 

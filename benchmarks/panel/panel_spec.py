@@ -1,0 +1,124 @@
+"""What the shipped endpoint panel is made of: data sets, endpoints, and the one model recipe.
+
+Shared by ``train_panel.py`` (builds and ships the models), ``compare_chemprop.py`` (the same
+recipe on more scaffold splits, beside Chemprop) and ``panel_speed.py``.
+
+The recipe was chosen for accuracy *and* speed (measurements in ``benchmarks/results/panel/``):
+LightGBM on count ECFP4 (2048 bits) next to 17 cheap RDKit descriptors. The full RDKit
+descriptor set costs ~6 ms per molecule; these 17 cost a few microseconds each except
+``MolLogP``/``MolMR`` (Crippen atom typing), which RDKit caches on the molecule, so a profile that
+has already computed cLogP pays nothing more for them. Without the descriptors the scaffold-split
+test RMSE of ESOL rose from 0.87 to 1.10 and of FreeSolv from 2.16 to 3.21 (seed 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parents[1]
+REPO = BENCH.parent
+SHARED_MOLECULENET = REPO.parent / "shared" / "data" / "moleculenet"
+RESOURCES = REPO / "src" / "drugforge" / "resources" / "panel"
+RESULTS = BENCH / "results" / "panel"
+WORK = BENCH / "work" / "panel"
+
+SEED = 0
+
+#: Cheap RDKit descriptors (names from ``Descriptors._descList``), see the module docstring.
+DESCRIPTORS: tuple[str, ...] = (
+    "MolLogP", "MolMR", "TPSA", "MolWt", "HeavyAtomCount", "NHOHCount", "NOCount",
+    "NumHeteroatoms", "RingCount", "NumAromaticRings", "NumAliphaticRings", "FractionCSP3",
+    "LabuteASA", "HallKierAlpha", "Kappa1", "Chi0v", "Chi1v",
+)  # fmt: skip
+
+#: drugforge ``gbm`` parameters given on the command line (``--model-param gbm.KEY=JSON``).
+GBM_PARAMS: dict[str, Any] = {
+    "featurizer": ["ecfp", "rdkit2d"],
+    "featurizer_params": [
+        {"radius": 2, "size": 2048, "counts": True},
+        {"names": list(DESCRIPTORS)},
+    ],
+    "learning_rate": 0.1,
+    "n_jobs": 1,
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str  # panel column, e.g. "tox21_NR-AR"
+    target: str  # column of the catalog data set
+    units: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """One shipped model (one ``drugforge train`` run) and the endpoints it predicts."""
+
+    name: str
+    dataset: str  # drugforge catalog name
+    file: str  # file in the shared MoleculeNet mirror
+    task: str
+    endpoints: tuple[Endpoint, ...]
+
+
+_TOX21 = (
+    ("NR-AR", "androgen receptor agonism"),
+    ("NR-AR-LBD", "androgen receptor ligand-binding domain agonism"),
+    ("NR-AhR", "aryl hydrocarbon receptor agonism"),
+    ("NR-Aromatase", "aromatase inhibition"),
+    ("NR-ER", "estrogen receptor alpha agonism"),
+    ("NR-ER-LBD", "estrogen receptor alpha ligand-binding domain agonism"),
+    ("NR-PPAR-gamma", "PPAR-gamma agonism"),
+    ("SR-ARE", "antioxidant response element (oxidative stress) activation"),
+    ("SR-ATAD5", "ATAD5 (genotoxicity) activation"),
+    ("SR-HSE", "heat shock response activation"),
+    ("SR-MMP", "mitochondrial membrane potential disruption"),
+    ("SR-p53", "p53 (DNA damage) response activation"),
+)
+
+GROUPS: tuple[Group, ...] = (
+    Group(
+        "tox21", "moleculenet/tox21", "tox21.csv", "classification",
+        tuple(
+            Endpoint(f"tox21_{t}", t, "probability", f"Tox21 {t}: P(active), {d}")
+            for t, d in _TOX21
+        ),
+    ),
+    Group(
+        "bbbp", "moleculenet/bbbp", "bbbp.csv", "classification",
+        (Endpoint("bbbp", "p_np", "probability",
+                  "blood-brain barrier penetration: P(penetrating), BBBP p_np"),),
+    ),
+    Group(
+        "esol", "moleculenet/esol", "esol.csv", "regression",
+        (Endpoint("esol_logS", "measured log solubility in mols per litre", "log10(mol/L)",
+                  "aqueous solubility logS (ESOL, Delaney)"),),
+    ),
+    Group(
+        "freesolv", "moleculenet/freesolv", "freesolv.csv", "regression",
+        (Endpoint("freesolv_dG", "expt", "kcal/mol",
+                  "hydration free energy (FreeSolv, experimental)"),),
+    ),
+)  # fmt: skip
+
+
+def train_command(group: Group, out: Path, seed: int = SEED) -> list[str]:
+    """The ``drugforge train`` command line that builds ``group``'s model."""
+    cmd = ["drugforge", "train", group.dataset, "--split", "scaffold", "--seed", str(seed),
+           "--model", "gbm", "--skip-invalid", "--quiet", "--force", "--out", str(out)]
+    for key, value in GBM_PARAMS.items():
+        cmd += ["--model-param", f"gbm.{key}={json.dumps(value, separators=(',', ':'))}"]
+    return cmd
+
+
+def data_env() -> dict[str, str]:
+    """Environment for the training runs: the shared mirror, never the network, one thread."""
+    env = dict(os.environ)
+    env.update(DRUGFORGE_DATA_MIRROR=str(SHARED_MOLECULENET), DRUGFORGE_OFFLINE="1",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return env
