@@ -18,6 +18,7 @@ from drugforge.models.base import ModelState, MolecularPredictor
 from drugforge.models.gbm import GBMModel
 from drugforge.models.gp import TanimotoGP, fit_gp_hyperparameters
 from drugforge.models.kernels import (
+    TanimotoReference,
     compact_features,
     tanimoto_binary,
     tanimoto_kernel,
@@ -133,6 +134,26 @@ def test_tanimoto_zero_rows() -> None:
     X = np.eye(5, dtype=np.float32)[:2]
     np.testing.assert_array_equal(tanimoto_kernel(Z, Z), np.ones((2, 2)))
     np.testing.assert_array_equal(tanimoto_kernel(Z, X), np.zeros((2, 2)))
+
+
+def test_reference_equals_the_kernel_exactly(counts: np.ndarray) -> None:
+    """The prepared right-hand side gives the very same numbers, on every input kind."""
+    bits = (counts > 0).astype(np.float32)
+    high = counts.copy()
+    high[0, :] = 40.0  # above anything the reference rows reach
+    rng = np.random.default_rng(1)
+    real = rng.random((5, counts.shape[1])).astype(np.float32)
+    zeros = np.zeros((2, counts.shape[1]), np.float32)
+    for A, B in [(counts, counts[:7]), (bits, bits[3:]), (bits, counts), (counts, bits),
+                 (high, counts), (real, counts), (counts, real), (zeros, counts),
+                 (counts, zeros), (counts[:0], counts)]:  # fmt: skip
+        reference = TanimotoReference(B)
+        for kind in ("auto", "minmax", "binary"):
+            assert np.array_equal(reference.kernel(A, kind), tanimoto_kernel(A, B, kind)), kind
+    with pytest.raises(ValueError, match="non-negative"):
+        TanimotoReference(counts).kernel(real - 0.5)
+    with pytest.raises(ValueError, match="feature dimensions"):
+        TanimotoReference(counts).kernel(counts[:, :5])
 
 
 def test_tanimoto_is_psd(counts: np.ndarray) -> None:

@@ -121,6 +121,33 @@ def test_rank_filter_top_and_dedup_match_a_direct_computation(tmp_path: Path, mo
     assert summary.counts["scored"] == len(ok) - 25
 
 
+def test_parsed_molecules_predict_as_the_smiles_path(model_dir: Path) -> None:
+    """predict_mols (the screen's path) gives drugforge predict's numbers on every kind of input."""
+    from rdkit import Chem
+
+    from drugforge.artifacts import load_model
+    from drugforge.workflows.predict import predict_mols, predict_smiles
+
+    smiles = ["CCO", "CC(=O)[O-].[Na+]", "CC(=O)[O-]", "O=[N+]([O-])c1ccccc1", "C[N+](C)(C)CCO",
+              "c1ccccc1.CCCCCCCCCC", "C[NH3+]", "OC(=O)C(F)(F)F.CN", HUGE]  # fmt: skip
+    loaded = load_model(model_dir)
+    expected, expected_std, expected_errors = predict_smiles(loaded, smiles, quiet=True)
+    mean, std, errors = predict_mols(loaded, [Chem.MolFromSmiles(s) for s in smiles], smiles)
+    np.testing.assert_allclose(mean, expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(std, expected_std, rtol=0, atol=1e-9)
+    assert [bool(e) for e in errors] == [bool(e) for e in expected_errors]
+
+
+def test_named_models_name_their_columns(tmp_path: Path, model_dir: Path, library: Path) -> None:
+    out = tmp_path / "hits.csv"
+    summary = run_screen(config(library, out, model_dir, models=[f"sol={model_dir}",
+                                f"again={model_dir}"], rank="sol - 0.5*again", top=5))  # fmt: skip
+    hits = pd.read_csv(out)
+    assert {"sol", "sol_std", "again", "again_std"} <= set(hits.columns)
+    np.testing.assert_allclose(hits["score"], hits["sol"] - 0.5 * hits["again"])
+    assert summary.counts["hit"] == 5
+
+
 def test_substructure_and_similarity_queries(tmp_path: Path, model_dir: Path,
                                              library: Path) -> None:  # fmt: skip
     out = tmp_path / "hits.csv"
@@ -294,6 +321,7 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path, model_dir: Path, libra
     out = str(tmp_path / "hits.csv")
     base = ["screen", str(library), "--model", str(model_dir), "--out", out, "--quiet"]
     one_line_error(*run([*base, "--rank", "pKi"], capsys)[::2], "unknown name 'pKi'")
+    one_line_error(*run([*base, "--rank", "qde"], capsys)[::2], "did you mean qed?")
     one_line_error(*run([*base, "--properties", "qed,qedx"], capsys)[::2],
                    "unknown property 'qedx'; choose from: mw, clogp")
     one_line_error(*run([*base, "--filter", "alerts"], capsys)[::2], "unknown name 'alerts'")

@@ -255,7 +255,8 @@ def _add_screen_parser(sub: Any) -> None:
     )
     scr.add_argument("library", help="the library file")
     scr.add_argument("--model", action="append", default=[], metavar="[NAME=]DIR",
-                     help="a saved model (repeat for several)")
+                     help="a saved model (repeat for several); NAME names its output column "
+                     "(NAME_<target> for a multi-target model), else the target names are used")
     scr.add_argument("--out", required=True, help="hits file (.parquet, .csv, .tsv, opt. .gz)")
     scr.add_argument("--rank", default=None, metavar="EXPR",
                      help="score to sort by, higher first, e.g. \"pKi - 0.5*herg\"")

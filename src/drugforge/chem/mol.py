@@ -26,6 +26,7 @@ __all__ = [
     "standardize_many",
     "standardize_mol",
     "standardize_smiles",
+    "uncharged",
 ]
 
 
@@ -143,6 +144,12 @@ def _fragment_chooser() -> rdMolStandardize.LargestFragmentChooser:
 @lru_cache(maxsize=1)
 def _uncharger() -> rdMolStandardize.Uncharger:
     return rdMolStandardize.Uncharger()
+
+
+def uncharged(mol: Chem.Mol) -> Chem.Mol:
+    """RDKit's ``Uncharger`` applied to ``mol`` (a new molecule; logs silenced)."""
+    with rdBase.BlockLogs():
+        return _uncharger().uncharge(mol)
 
 
 def _has_charge(mol: Chem.Mol) -> bool:

@@ -17,6 +17,7 @@ out NaN is reported by the caller, never treated as 0.
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ __all__ = ["Expression", "parse_expression"]
 Env = Mapping[str, np.ndarray]
 _Compiled = Callable[[Env], np.ndarray]
 
+#: names listed in an unknown-name error (in the caller's order: its own columns first)
+_SHOWN = 24
 _BACKTICK = re.compile(r"`([^`]+)`")
 _BINARY: dict[type[ast.operator], Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     ast.Add: np.add,
@@ -185,8 +188,12 @@ class _Compiler:
         folded = self.lower.get(name.lower(), [])
         if len(folded) == 1:
             return folded[0]
-        shown = ", ".join(sorted(self.columns, key=str.lower))
-        raise self.fail(f"unknown name '{name}'; available: {shown}")
+        lower = {c.lower(): c for c in self.columns}
+        close = [lower[c] for c in difflib.get_close_matches(name.lower(), lower, n=4, cutoff=0.6)]
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        shown = ", ".join(self.columns[:_SHOWN])
+        more = f" ... ({len(self.columns) - _SHOWN} more)" if len(self.columns) > _SHOWN else ""
+        raise self.fail(f"unknown name '{name}'; {hint}available: {shown}{more}")
 
     def compile(self, node: ast.AST) -> _Compiled:
         if isinstance(node, ast.Constant):

@@ -43,6 +43,7 @@ from drugforge.models.kernels import (
     KERNEL_FEATURIZER,
     KERNEL_FEATURIZER_DEFAULTS,
     blas_threads,
+    cached_reference,
     compact_features,
     featurize_X,
     featurizers_from_meta,
@@ -372,10 +373,10 @@ class TanimotoGP(MolecularPredictor):
         """Fill ``mean`` (and ``std`` unless None) block by block of test rows."""
         return_std = std is not None
         n = F.shape[0]
-        Xtr = np.asarray(self.train_features_, dtype=np.float32)
+        reference = cached_reference(self, self.train_features_)  # prepared once per model
         for start in range(0, n, _PRED_BLOCK):
             blk = slice(start, start + _PRED_BLOCK)
-            Ks = tanimoto_kernel(F[blk], Xtr)  # (b, n_train)
+            Ks = reference.kernel(F[blk])  # (b, n_train)
             for j, t in enumerate(self.tasks_):
                 mu, sd = self._predict_task(j, t, Ks[:, t["rows"]], return_std)
                 mean[blk, j] = mu

@@ -37,6 +37,7 @@ from drugforge.models.kernels import (
     KERNEL_FEATURIZER,
     KERNEL_FEATURIZER_DEFAULTS,
     blas_threads,
+    cached_reference,
     compact_features,
     featurize_X,
     featurizers_from_meta,
@@ -265,9 +266,10 @@ class TanimotoSVM(MolecularPredictor):
         out = np.zeros((n, self.n_tasks_), dtype=np.float64)
         if n == 0:
             return out
-        sv = np.asarray(self.support_features_, dtype=np.float32)
+        sv = self.support_features_
         with blas_threads(self.n_jobs):
-            Ksv = tanimoto_kernel(F, sv) if len(sv) else np.zeros((n, 0))  # (n, n_sv_union)
+            # (n, n_sv_union); the support vectors' side of the kernel is prepared once
+            Ksv = cached_reference(self, sv).kernel(F) if len(sv) else np.zeros((n, 0))
             for j, t in enumerate(self.tasks_):
                 if t["kind"] != "constant":
                     out[:, j] = Ksv[:, t["support_index"]] @ t["dual"] + t["intercept"]

@@ -19,7 +19,7 @@ from rdkit import Chem
 
 from drugforge.artifacts import LoadedModel, load_model
 from drugforge.chem import StandardizerConfig, standardize_many
-from drugforge.chem.mol import standardize_smiles
+from drugforge.chem.mol import standardize_smiles, uncharged
 from drugforge.data.io import read_molecules, write_table
 from drugforge.errors import DrugforgeError, InputError
 from drugforge.featurize.batch import feature_cache_disabled
@@ -77,10 +77,11 @@ def predict_mols(
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """:func:`predict_smiles` for molecules already parsed from ``texts`` (a library screen).
 
-    The common molecule (one fragment, no formal charge) is standardized as it is: the model
-    gets the parsed Mol, with no second parse or canonical SMILES. Multi-fragment and charged
-    molecules take the SMILES path (:func:`standardize_smiles`), exactly as ``drugforge predict``
-    does. Features equal those of the SMILES path up to the order of floating-point sums.
+    A molecule the standardizer leaves as it is (one fragment, and no charge the ``Uncharger``
+    would change: most charged library molecules are nitro groups or quaternary nitrogens) goes
+    to the model as the parsed Mol, with no second parse or canonical SMILES. The others take the
+    SMILES path (:func:`standardize_smiles`), exactly as ``drugforge predict`` does. Features equal
+    those of the SMILES path up to the order of floating-point sums.
     """
     config = StandardizerConfig.from_dict(loaded.standardizer)
     n, t = len(mols), len(loaded.target_names)
@@ -90,10 +91,7 @@ def predict_mols(
     ready: list[Chem.Mol | str] = []
     ok: list[int] = []
     for i, (mol, text) in enumerate(zip(mols, texts, strict=True)):
-        special = (config.largest_fragment and "." in text) or (
-            config.neutralize and ("+" in text or "-" in text)
-        )
-        if special or not config.canonical:
+        if not config.canonical or not _standard_as_is(mol, config):
             clean, error = standardize_smiles(text, config)
             if clean is None:
                 errors[i] = error
@@ -112,6 +110,21 @@ def predict_mols(
             batch = ready[start : start + batch_size]
             _predict_batch(loaded, batch, idx, mean, std, errors)
     return mean, std, errors
+
+
+def _standard_as_is(mol: Chem.Mol, config: StandardizerConfig) -> bool:
+    """True when ``config`` would not change ``mol`` (beyond writing it canonically)."""
+    if config.largest_fragment and len(Chem.GetMolFrags(mol)) > 1:
+        return False
+    if not config.neutralize or not any(a.GetFormalCharge() for a in mol.GetAtoms()):
+        return True
+    try:
+        neutral = uncharged(mol)
+    except Exception:  # noqa: BLE001 - let the SMILES path report the RDKit failure
+        return False
+    return [a.GetFormalCharge() for a in mol.GetAtoms()] == [
+        a.GetFormalCharge() for a in neutral.GetAtoms()
+    ] and neutral.GetNumAtoms() == mol.GetNumAtoms()
 
 
 def _predict_batch(loaded: LoadedModel, batch: Sequence[Chem.Mol | str], idx: list[int],

@@ -354,17 +354,21 @@ def _model_specs(models: Sequence[str]) -> tuple[ModelSpec, ...]:
     specs = []
     loaded = []
     for text in models:
-        name, _, path = text.rpartition("=") if "=" in text else ("", "", text)
+        given, _, path = text.rpartition("=") if "=" in text else ("", "", text)
         model = load_model(path)
-        name = name or Path(path).resolve().name
-        loaded.append((name, path, model))
-    names = [n for n, _, _ in loaded]
+        loaded.append((given or Path(path).resolve().name, bool(given), path, model))
+    names = [n for n, _, _, _ in loaded]
     if len(set(names)) != len(names):
         raise InputError("two --model options have the same name; name them: --model NAME=DIR")
-    targets = [t for _, _, m in loaded for t in m.target_names]
+    targets = [t for _, named, _, m in loaded if not named for t in m.target_names]
     clash = len(set(targets)) != len(targets)
-    for name, path, model in loaded:
-        columns = tuple(f"{name}_{t}" if clash else t for t in model.target_names)
+    for name, named, path, model in loaded:
+        # NAME=DIR names the output: NAME for one target, NAME_<target> for several;
+        # an unnamed model's columns are its target names (prefixed with DIR's name on a clash)
+        if named and len(model.target_names) == 1:
+            columns: tuple[str, ...] = (name,)
+        else:
+            columns = tuple(f"{name}_{t}" if named or clash else t for t in model.target_names)
         specs.append(ModelSpec(name, str(Path(path).resolve()), tuple(model.target_names),
                                columns, model.task))  # fmt: skip
     return tuple(specs)
