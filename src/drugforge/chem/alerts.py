@@ -187,8 +187,46 @@ def _bond_node(tree: list[tuple[int, str]], i: int) -> frozenset[int] | None:
     return _BOND_NAMED.get(name)
 
 
+def _recursive_alternatives(smarts: str) -> list[Chem.Mol] | None:
+    """The patterns P1, P2 ... of an atom written ``[$(P1),$(P2),...]``; None for any other."""
+    if not (smarts.startswith("[$(") and smarts.endswith(")]")):
+        return None
+    body, parts, depth, start = smarts[1:-1], [], 0, 0
+    for i, char in enumerate(body):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    if depth != 0 or not all(p.startswith("$(") and p.endswith(")") for p in parts):
+        return None
+    with rdBase.BlockLogs():
+        patterns = [Chem.MolFromSmarts(p[2:-1]) for p in parts]
+    if any(p is None or p.GetNumAtoms() == 0 for p in patterns):
+        return None
+    return patterns
+
+
+def _query_alternatives(query: Chem.Mol) -> list[Chem.Mol] | None:
+    """P1, P2 ... when the whole query is one atom ``[$(P1),$(P2),...]``: it matches exactly
+    when the molecule contains one of them."""
+    if query.GetNumAtoms() != 1:
+        return None
+    return _recursive_alternatives(Chem.MolToSmarts(query))
+
+
 def _atom_set(atom: Chem.Atom) -> AtomSet:
     if atom.HasQuery():
+        # "[$(P1),$(P2)]": the atom is the first atom of P1 or of P2 (e.g. a nitro group's N)
+        alternatives = _recursive_alternatives(atom.GetSmarts())
+        if alternatives is not None:
+            sets = [_atom_set(p.GetAtomWithIdx(0)) for p in alternatives]
+            if any(s is None for s in sets):
+                return None
+            return frozenset().union(*[s for s in sets if s is not None])
         keys = _atom_node(_tree(atom.DescribeQuery()), 0)
     elif atom.GetAtomicNum() > 0:
         z = atom.GetAtomicNum()
@@ -256,6 +294,20 @@ class SubstructureScreen:
 
     def __init__(self, queries: Sequence[Chem.Mol | None]) -> None:
         self.n_queries = len(queries)
+        # A query that is one atom "[$(P1),$(P2),...]" matches exactly when the molecule contains
+        # P1 or P2 ...: each alternative is screened on its own (the element/bond counts cannot
+        # read inside a recursive SMARTS) and the query stays a candidate if any one can match.
+        expanded: list[Chem.Mol | None] = []
+        owners: list[int] = []
+        for q, query in enumerate(queries):
+            alternatives = _query_alternatives(query) if query is not None else None
+            options: list[Chem.Mol | None] = list(alternatives) if alternatives else [query]
+            for alternative in options:
+                expanded.append(alternative)
+                owners.append(q)
+        self._owner_starts = np.flatnonzero(np.r_[True, np.diff(owners) != 0])
+        self._expanded = len(expanded) != len(queries)
+        queries = expanded
         atom_cols: dict[frozenset[int], int] = {}
         bond_cols: dict[BondReq, int] = {}
         atom_rows: list[tuple[int, int, int]] = []  # (query, atom-set column, need)
@@ -280,6 +332,7 @@ class SubstructureScreen:
         self._req_needs = np.array([r[2] for r in rows], dtype=np.float32)
         req_queries = np.array([r[0] for r in rows], dtype=np.int64)
         self._group_queries, self._group_starts = np.unique(req_queries, return_index=True)
+        self._n_expanded = len(queries)
         # vocabularies of the atom keys / bond keys seen so far, with their membership rows
         self._atom_vocab: dict[int, int] = {}
         self._atom_member: list[np.ndarray] = []
@@ -351,12 +404,15 @@ class SubstructureScreen:
 
     def candidates(self, mols: Sequence[Chem.Mol], chunk: int = 256) -> np.ndarray:
         """``(len(mols), n_queries)`` booleans: False only where the query cannot match."""
-        out = np.ones((len(mols), self.n_queries), dtype=bool)
-        if len(self._req_columns) == 0:
+        out = np.ones((len(mols), self._n_expanded), dtype=bool)
+        if len(self._req_columns):
+            for start in range(0, len(mols), chunk):
+                self._screen(mols[start : start + chunk], out[start : start + chunk])
+        if not self._expanded:
             return out
-        for start in range(0, len(mols), chunk):
-            self._screen(mols[start : start + chunk], out[start : start + chunk])
-        return out
+        if not len(mols):
+            return np.ones((0, self.n_queries), dtype=bool)
+        return np.logical_or.reduceat(out, self._owner_starts, axis=1)
 
     def _screen(self, mols: Sequence[Chem.Mol], out: np.ndarray) -> None:
         n = len(mols)

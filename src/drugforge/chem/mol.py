@@ -20,13 +20,13 @@ from drugforge.errors import InvalidSmilesError
 
 __all__ = [
     "StandardizerConfig",
+    "changed_by_standardizer",
     "parse_smiles",
     "parse_smiles_or_raise",
     "smiles_problem",
     "standardize_many",
     "standardize_mol",
     "standardize_smiles",
-    "uncharged",
 ]
 
 
@@ -146,10 +146,25 @@ def _uncharger() -> rdMolStandardize.Uncharger:
     return rdMolStandardize.Uncharger()
 
 
-def uncharged(mol: Chem.Mol) -> Chem.Mol:
-    """RDKit's ``Uncharger`` applied to ``mol`` (a new molecule; logs silenced)."""
-    with rdBase.BlockLogs():
-        return _uncharger().uncharge(mol)
+def changed_by_standardizer(mol: Chem.Mol, config: StandardizerConfig | None = None) -> bool:
+    """Whether ``config`` would change ``mol`` (beyond writing it canonically).
+
+    Most charged library molecules are nitro groups or quaternary nitrogens, which the
+    ``Uncharger`` leaves as they are: those count as unchanged. An RDKit failure counts as a
+    change (the caller's full standardization then reports it).
+    """
+    config = config or StandardizerConfig()
+    if config.largest_fragment and len(Chem.GetMolFrags(mol)) > 1:
+        return True
+    charges = [a.GetFormalCharge() for a in mol.GetAtoms()]
+    if not config.neutralize or not any(charges):
+        return False
+    try:
+        with rdBase.BlockLogs():
+            neutral = _uncharger().uncharge(mol)
+    except Exception:  # noqa: BLE001 - RDKit raises assorted C++ exception types
+        return True
+    return [a.GetFormalCharge() for a in neutral.GetAtoms()] != charges
 
 
 def _has_charge(mol: Chem.Mol) -> bool:

@@ -19,7 +19,7 @@ from rdkit import Chem
 
 from drugforge.artifacts import LoadedModel, load_model
 from drugforge.chem import StandardizerConfig, standardize_many
-from drugforge.chem.mol import standardize_smiles, uncharged
+from drugforge.chem.mol import changed_by_standardizer, standardize_smiles
 from drugforge.data.io import read_molecules, write_table
 from drugforge.errors import DrugforgeError, InputError
 from drugforge.featurize.batch import feature_cache_disabled
@@ -91,7 +91,7 @@ def predict_mols(
     ready: list[Chem.Mol | str] = []
     ok: list[int] = []
     for i, (mol, text) in enumerate(zip(mols, texts, strict=True)):
-        if not config.canonical or not _standard_as_is(mol, config):
+        if not config.canonical or changed_by_standardizer(mol, config):
             clean, error = standardize_smiles(text, config)
             if clean is None:
                 errors[i] = error
@@ -110,21 +110,6 @@ def predict_mols(
             batch = ready[start : start + batch_size]
             _predict_batch(loaded, batch, idx, mean, std, errors)
     return mean, std, errors
-
-
-def _standard_as_is(mol: Chem.Mol, config: StandardizerConfig) -> bool:
-    """True when ``config`` would not change ``mol`` (beyond writing it canonically)."""
-    if config.largest_fragment and len(Chem.GetMolFrags(mol)) > 1:
-        return False
-    if not config.neutralize or not any(a.GetFormalCharge() for a in mol.GetAtoms()):
-        return True
-    try:
-        neutral = uncharged(mol)
-    except Exception:  # noqa: BLE001 - let the SMILES path report the RDKit failure
-        return False
-    return [a.GetFormalCharge() for a in mol.GetAtoms()] == [
-        a.GetFormalCharge() for a in neutral.GetAtoms()
-    ] and neutral.GetNumAtoms() == mol.GetNumAtoms()
 
 
 def _predict_batch(loaded: LoadedModel, batch: Sequence[Chem.Mol | str], idx: list[int],

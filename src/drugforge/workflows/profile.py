@@ -15,7 +15,8 @@ One output row per input row, in input order, with the input's columns and:
   the heavy-atom limit, an RDKit failure). Such rows keep NaN/empty values; nothing is dropped.
 
 Molecules are profiled as written (no salt stripping or neutralization): the profile describes
-the structure the user gave. Molecules above ``max_heavy_atoms`` (default 200: the largest
+the structure the user gave. The panel's endpoints alone are predicted for the standardized
+parent (largest fragment, neutralized), the form its models were trained on. Molecules above ``max_heavy_atoms`` (default 200: the largest
 approved drug of the reference set has 200) are refused with an error rather than spending
 seconds on substructure searches; so is SMILES text longer than 12 characters per allowed atom.
 
@@ -47,7 +48,12 @@ from drugforge.chem.alerts import (
     format_alerts,
     rule_columns,
 )
-from drugforge.chem.mol import parse_smiles, smiles_problem
+from drugforge.chem.mol import (
+    changed_by_standardizer,
+    parse_smiles,
+    smiles_problem,
+    standardize_smiles,
+)
 from drugforge.chem.properties import PROPERTY_COLUMNS, properties_many, qed_queries
 from drugforge.data.io import read_molecules, write_table
 from drugforge.data.reference_drugs import load_reference
@@ -274,8 +280,21 @@ class Profiler:
         self, mols: list[Chem.Mol | None], ok: list[int], errors: list[str]
     ) -> dict[str, Any]:
         n = len(mols)
-        good = [mols[i] for i in ok if not errors[i]]
         rows = [i for i in ok if not errors[i]]
+        # the panel was trained on standardized molecules (largest fragment, neutral): a salt or
+        # a charged form is predicted as its parent, as `drugforge predict` would
+        good = []
+        for i in rows:
+            mol = cast(Chem.Mol, mols[i])
+            if changed_by_standardizer(mol):  # what `drugforge predict` would give the model
+                clean, error = standardize_smiles(Chem.MolToSmiles(mol))
+                parent = parse_smiles(clean) if clean is not None else None
+                if parent is None:
+                    errors[i] = error or "standardization failed"
+                    continue
+                mol = parent
+            good.append(mol)
+        rows = [i for i in rows if not errors[i]]
         if self._panel is None:
             self._panel = Panel.load(names=None)  # on first use: a QED-only screen never needs it
         try:
