@@ -70,17 +70,23 @@ def _resolve(spec: str) -> tuple[str, Path]:
 
 
 def training_cost(model_dir: Path) -> dict[str, Any]:
-    """What training this generator cost, from its saved metrics, config and card."""
+    """What training this generator cost, from its saved metrics, state and card.
+
+    A latent GAN decodes with its VAE, so its cost includes the VAE's (``vae_hours``).
+    """
     metrics = json.loads((model_dir / "metrics.json").read_text())
+    state = json.loads((model_dir / "model.json").read_text()).get("training", {})
+    seconds = metrics.get("train_seconds") or state.get("train_seconds") or math.nan
     cost: dict[str, Any] = {
-        "train_hours": metrics.get("train_seconds", math.nan) / 3600,
+        "train_hours": seconds / 3600,
         "steps": metrics.get("steps"),
         "tokens_seen": metrics.get("tokens_seen"),
         "molecules_seen": metrics.get("molecules_seen"),
         "epochs": metrics.get("epochs"),
+        "hardware": metrics.get("hardware"),
     }
     card = model_dir / "model_card.md"
-    if card.is_file():
+    if not cost["hardware"] and card.is_file():
         for line in card.read_text().splitlines():
             if "hardware" in line.lower():
                 cost["hardware"] = line.split(":", 1)[-1].strip(" *")
@@ -88,6 +94,9 @@ def training_cost(model_dir: Path) -> dict[str, Any]:
     for key in ("vae", "vae_dir", "base"):
         if key in metrics:
             cost["depends_on"] = metrics[key]
+            base = Path(metrics[key])
+            if (base / "metrics.json").is_file():
+                cost["vae_hours"] = training_cost(base)["train_hours"]
     return cost
 
 
@@ -146,6 +155,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         seen = (f"{t['tokens_seen'] / 1e6:.0f}M tokens" if t.get("tokens_seen")
                 else f"{t['molecules_seen']:,} molecules" if t.get("molecules_seen") else "")  # fmt: skip
         cost = f"{t['train_hours']:.2f} h CPU; {seen}".strip("; ")
+        if t.get("vae_hours") is not None:
+            cost += f"; + its VAE's {t['vae_hours']:.2f} h"
         lines.append(f"| drugforge {row['name']} (n={row['n']:,}, seed {row['seed']}) | {cells} "
                      f"| {cost} |")  # fmt: skip
     lines += ["", "Hardware and scoring time per row:", ""]

@@ -77,8 +77,30 @@ def main() -> int:
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+        out.with_suffix(".md").write_text(markdown(result, args))
     return 0
+
+
+def markdown(result: dict[str, object], args: argparse.Namespace) -> str:
+    """The result as the table docs/benchmarks.md shows."""
+    intro = (
+        f"`python benchmarks/profile_speed.py --n {args.n} --n-jobs {args.n_jobs}` on "
+        f"{result['molecules']:,} MOSES test molecules (seed {args.seed}), in one process "
+        f"(no streaming, no file output): {result['mol_per_s']:,} molecules/s, "
+        f"{result['main_process_cpu_us_per_mol']} us of CPU per molecule; load average "
+        f"{result['load_average_start']} at the start."
+    )
+    lines = [intro]
+    parts = result.get("component_us_per_mol")
+    if isinstance(parts, dict):
+        total = sum(parts.values())
+        lines += ["", "| component | us per molecule | share |", "|---|---:|---:|"]
+        lines += [f"| {k} | {v:,.0f} | {v / total:.0%} |" for k, v in parts.items()]
+        lines.append(f"| total | {total:,.0f} | |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,10 +52,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 from common import BENCH, RESULTS, machine, moleculeace_dir, store
 
+from drugforge.workflows.screen import DEFAULT_CHUNK_SIZE
+
 WORK = BENCH / "work" / "screen"
 OUT = RESULTS / "screen"
 SIZES = {"100k": 100_000, "1m": 1_000_000, "3m": 3_000_000}
 SLICE = 10_000
+STARTUP_S = 6.0  # a screen's start-up here (worker processes, model loading), measured
 POTENCY_SET = "CHEMBL204_Ki"
 VENV_BIN = BENCH / ".venv-peers" / "bin"
 
@@ -121,7 +125,8 @@ def chemprop_model() -> Path:
         path = WORK / f"chemprop_{name}.csv"
         part[["smiles", "y"]].to_csv(path, index=False)
         files.append(path)
-    run_chemprop(*files, task="regression", target_columns=["y"], seed=0, out_dir=out)
+    run_chemprop(*files, task="regression", target_columns=["y"], seed=0, out_dir=out,
+                 keep_outputs=True)
     found = sorted(out.rglob("best*.pt"))
     if not found:
         raise SystemExit(f"Chemprop wrote no model under {out}")
@@ -248,7 +253,7 @@ def run_job(job: str, size: str, n_jobs: int, force: bool) -> dict[str, Any]:
                "--force", "--quiet", *jobs]
     elif job == "floor":
         cmd = [sys.executable, __file__, "_floor", str(lib), str(model),
-               str(n_jobs or os.cpu_count() or 1), "10000"]
+               str(n_jobs or os.cpu_count() or 1), str(DEFAULT_CHUNK_SIZE)]
     else:
         raise SystemExit(f"unknown job {job}")
     print(f"{job} {size}: {' '.join(cmd)}", flush=True)
@@ -336,12 +341,18 @@ def kill_resume(kills: int, size: int, seed: int) -> dict[str, Any]:
     for stale in base.glob("killed*"):
         if stale.is_file():
             stale.unlink()
+        elif stale.is_dir():
+            shutil.rmtree(stale)
+    parts = target.with_name(target.name + ".parts")
+    n_chunks = -(-size // 1000)
     log: list[dict[str, Any]] = []
     resume = False
-    attempt = 0
-    while len([e for e in log if e["killed"]]) < kills and attempt < 10 * kills:
-        attempt += 1
-        delay = rng.uniform(0.5, uninterrupted * 0.9)
+    while sum(e["killed"] for e in log) < kills and len(log) < 10 * kills:
+        # a random moment before this attempt would finish: start-up (workers, models),
+        # a chunk in flight, a part being written, or the final merge
+        committed = len(list(parts.glob("part-*.parquet"))) if parts.exists() else 0
+        remaining = STARTUP_S + uninterrupted * (1 - committed / n_chunks)
+        delay = rng.uniform(0.3, 0.95 * remaining)
         proc = subprocess.Popen(command(target, resume), start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
         try:
@@ -351,10 +362,9 @@ def kill_resume(kills: int, size: int, seed: int) -> dict[str, Any]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             killed = True
-        parts = target.with_name(target.name + ".parts")
-        committed = len(list(parts.glob("part-*.parquet"))) if parts.exists() else None
+        after = len(list(parts.glob("part-*.parquet"))) if parts.exists() else None
         log.append({"delay_s": round(delay, 2), "killed": killed, "exit": proc.returncode,
-                    "committed_parts_after": committed})  # fmt: skip
+                    "parts_before": committed, "parts_after": after})  # fmt: skip
         print(log[-1], flush=True)
         resume = True
         if not killed:
@@ -385,9 +395,21 @@ def _load(name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _ratios(peers: dict[str, Any], peer: str, job: str, label: str, goal: str) -> list[str]:
+    """drugforge's molecules/s over the peer's, on the 1M library and on the same 10k slice."""
+    if peer not in peers:
+        return []
+    out = []
+    for size, run in (("1M", _load(f"{job}_1m")), ("same 10k", peers.get(f"drugforge_{job}"))):
+        if run:
+            ratio = run["mol_per_s"] / peers[peer]["mol_per_s"]
+            out.append(f"{label} ({size}): {ratio:.1f}x{goal}")
+    return out
+
+
 def report() -> None:
     intro = ("Every job is the real command on MOSES training molecules, 2 worker processes "
-             "(one per core), default chunk size (10,000). Peak memory is the whole process tree "
+             "(one per core), default chunk size (5,000). Peak memory is the whole process tree "
              "(command + workers); PSS shares pages held by several processes out, RSS counts "
              "them once per process.")
     header = ("| job | molecules | wall s | molecules/s | peak PSS MiB | peak RSS (sum) MiB | "
@@ -422,21 +444,8 @@ def report() -> None:
                 r = p[name]
                 lines.append(f"| {name} | {text} | {r['wall_s']:.1f} | {r['mol_per_s']:,.0f} | "
                              f"{r['peak_pss_mib']:,.0f} |")  # fmt: skip
-        ratios = []
-        if "admet_ai" in p:
-            admet = p["admet_ai"]["mol_per_s"]
-            for size in ("1m", "10k"):
-                r = _load(f"profile_{size}") if size != "10k" else p.get("drugforge_profile")
-                if r:
-                    ratios.append(f"full profile / ADMET-AI ({size}): "
-                                  f"{r['mol_per_s'] / admet:.1f}x (goal >= 100x)")
-        if "chemprop" in p:
-            cp = p["chemprop"]["mol_per_s"]
-            for size in ("1m", "10k"):
-                r = _load(f"model_{size}") if size != "10k" else p.get("drugforge_model")
-                if r:
-                    ratios.append(f"one model / `chemprop predict` ({size}): "
-                                  f"{r['mol_per_s'] / cp:.1f}x")
+        ratios = [*_ratios(p, "admet_ai", "profile", "full profile / ADMET-AI", " (goal >= 100x)"),
+                  *_ratios(p, "chemprop", "model", "one model / `chemprop predict`", "")]
         lines += ["", *[f"- {r}" for r in ratios]]
     k = _load("kill_resume")
     if k:

@@ -35,6 +35,18 @@ model: Valid >= 0.98, FCD/Test <= 0.10, Novelty >= 0.80.
 """
 
 
+SCREEN_HEADER = """
+## 6. Virtual screening and the drug-likeness/toxicity profile (issue 4)
+
+`drugforge screen` streams a library through saved models and the built-in profile in worker
+processes; `drugforge profile` (and `screen --profile`) computes the full panel: physicochemical
+values, rules, PAINS/Brenk/NIH alerts, 15 predicted endpoints with uncertainty and applicability
+domain, approved-drug percentiles. Goals: the full profile at >= 100x ADMET-AI's molecules per
+second; one fingerprint model within 2x of parsing + fingerprinting alone; peak memory flat in the
+library size and under 2 GB; identical output after kills and `--resume`.
+"""
+
+
 def section(title: str, intro: str, table_file: str) -> str:
     path = RESULTS / table_file
     body = path.read_text().strip() if path.is_file() else "_not run yet_"
@@ -147,6 +159,20 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
         path = RESULTS / table_file
         body = path.read_text().strip() if path.is_file() else "_not run yet_"
         if body.startswith("# "):  # a results README's own title
+            body = body.split("\n", 1)[1].strip()
+        parts.append(f"\n### {title}\n\n{body}\n")
+    parts.append(SCREEN_HEADER)
+    for title, table_file in (
+        ("Throughput, memory, peers, resume (`python benchmarks/screen_scale.py`)",
+         "screen/screen.md"),
+        ("Where the profile's time goes (`python benchmarks/profile_speed.py`)",
+         "screen/profile_speed.md"),
+        (("The shipped panel against Chemprop 2.3.1 on the same scaffold splits "
+          "(`python benchmarks/panel/compare_chemprop.py`)"), "panel/compare_chemprop.md"),
+    ):
+        path = RESULTS / table_file
+        body = path.read_text().strip() if path.is_file() else "_not run yet_"
+        if body.startswith("# "):
             body = body.split("\n", 1)[1].strip()
         parts.append(f"\n### {title}\n\n{body}\n")
     if notes.is_file():

@@ -159,6 +159,45 @@ def test_resume_after_a_time_budget_matches_an_uninterrupted_run(
     assert json.loads(stdout)["steps"] == 13 and json.loads(stdout)["stop_reason"] == "max_steps"
 
 
+def test_init_continues_pretraining_from_a_saved_model(
+    generator: Path, moses_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--init: the saved weights and vocabulary, a fresh schedule; resumable; recorded."""
+    more = tmp_path / "more.smi"
+    more.write_text("".join(f"{s}\n" for s in pd.read_csv(moses_data / "train.csv.gz",
+                                                         skiprows=range(1, 201), nrows=150)["SMILES"]))
+    out = tmp_path / "continued"
+    steps = ["--max-steps", "4", "--batch-size", "16", "--device", "cpu", "--quiet"]
+    # step 0 of the continued run is the saved model: validation loss as low as after training
+    code, stdout, err = run(["pretrain", str(more), "--out", str(out), "--init", str(generator),
+                             *steps, "--time-budget-minutes", "0.00001"], capsys)  # fmt: skip
+    assert code == 0, err
+    saved = json.loads((generator / "model.json").read_text())
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["tokens"] == saved["tokens"] and meta["config"] == saved["config"]
+    assert meta["training"]["init"]["model"] == str(generator)
+    assert meta["training"]["init"]["steps"] == 8
+    code, stdout, err = run(["pretrain", "--out", str(out), "--resume", "--quiet"], capsys)
+    assert code == 0, err
+    assert json.loads(stdout)["steps"] == 4
+    card = (out / "model_card.md").read_text()
+    assert f"--init {generator}" in card and "continued from" in card and "--size" not in card
+    a = load_file(str(out / "model.safetensors"))
+    b = load_file(str(generator / "model.safetensors"))
+    assert a.keys() == b.keys() and not all(np.array_equal(a[k], b[k]) for k in a)
+    fresh = tmp_path / "fresh"
+    assert main(["pretrain", str(more), "--out", str(fresh), *PRETRAIN[:2], *steps]) == 0
+    init_loss = json.loads((out / "metrics.json").read_text())["val_loss"]
+    fresh_loss = json.loads((fresh / "metrics.json").read_text())["val_loss"]
+    assert init_loss < fresh_loss  # 8 + 4 steps beat 4 steps from random weights
+    code, _, err = run(["pretrain", str(more), "--out", str(tmp_path / "x"), "--init",
+                        str(generator), "--size", "tiny"], capsys)  # fmt: skip
+    one_line_error(code, err, "--init keeps the architecture of the model it starts from")
+    code, _, err = run(["pretrain", str(more), "--out", str(tmp_path / "y"), "--init",
+                        str(tmp_path / "nowhere")], capsys)  # fmt: skip
+    one_line_error(code, err, "nowhere")
+
+
 def test_bad_inputs_give_one_line_and_exit_2(
     generator: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -82,6 +82,34 @@ def test_nasty_library_every_row_accounted_for(tmp_path: Path, model_dir: Path,
     assert pd.read_csv(out)["id"].tolist() == ["ok1", "ok3", "ok4"]
 
 
+def test_every_kind_of_bad_record_in_one_truncated_gzip_library(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Malformed line, invalid SMILES, empty line, 500 heavy atoms, wrong encoding and a gzip
+    stream cut short, all in one library: no crash, every record before the cut accounted for."""
+    good = [f"CCO,g{i}" for i in range(400)]  # bulk, so that the cut lands after the bad lines
+    lines = ["smiles,id", "CCN,first", "CC(=O,bad_smiles", "c1ccccc1,ok,extra", "",
+             f"{HUGE},huge", "   ,empty_smiles"]  # fmt: skip
+    raw = ("\n".join(lines) + "\n").encode() + "CCOé,latin1\n".encode("latin-1")
+    raw += ("\n".join(good) + "\n").encode()
+    packed = gzip.compress(raw)
+    path = tmp_path / "nasty.csv.gz"
+    path.write_bytes(packed[: len(packed) - 40])
+    out = tmp_path / "hits.csv"
+    code, _, err = run(["screen", str(path), "--model", str(model_dir), "--out", str(out),
+                        "--n-jobs", "1", "--quiet", "--all-rows", str(tmp_path / "all.csv")],
+                       capsys)  # fmt: skip
+    one_line_error(code, err, "truncated")
+    summary = json.loads((tmp_path / "hits.summary.json").read_text())
+    rows = pd.read_csv(tmp_path / "all.csv", keep_default_na=False)
+    assert summary["records"] == len(rows) and sum(summary["counts"].values()) == len(rows)
+    assert rows["line"].tolist() == sorted(rows["line"]) and rows["line"].iloc[0] == 2
+    why = dict(zip(rows["line"], rows["reason"], strict=True))
+    assert "invalid SMILES" in why[3] and "fields" in why[4] and "500 heavy atoms" in why[6]
+    assert "empty" in why[7].lower() and "utf-8" in why[8]
+    assert summary["counts"]["invalid"] >= 5 and 300 < summary["counts"]["hit"] <= 401
+
+
 def test_truncated_gzip_library_screens_what_is_there_and_exits_non_zero(
     tmp_path: Path, model_dir: Path, library: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -136,6 +136,10 @@ def _build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--max-molecules", type=int, default=None,
                      help="smiles-vae/latent-gan: a seeded random subset of the data")
     pre.add_argument("--size", default=None, metavar="tiny|small|base", help="default: small")
+    pre.add_argument("--init", default=None, metavar="NAME|DIR",
+                     help="chem-lm: continue pretraining a saved model (shipped name such as "
+                     "chem-lm, or a directory) with a fresh optimizer and schedule; it keeps "
+                     "that model's size and vocabulary")
     pre.add_argument("--max-steps", type=int, default=None, help="optimizer steps (20000)")
     pre.add_argument("--batch-size", type=int, default=None, help="molecules per step (64)")
     pre.add_argument("--lr", type=float, default=None, help="peak learning rate (1e-3)")
@@ -285,7 +289,8 @@ def _add_screen_parser(sub: Any) -> None:
     scr.add_argument("--smiles-column", default=None)
     scr.add_argument("--id-column", default=None)
     scr.add_argument("--encoding", default=None)
-    scr.add_argument("--chunk-size", type=int, default=10_000)
+    scr.add_argument("--chunk-size", type=int, default=5_000,
+                     help="records per chunk (5000): memory grows with it, resume granularity too")
     scr.add_argument("--max-heavy-atoms", type=int, default=150)
     scr.add_argument("--engine", choices=["local", "ray"], default="local")
     scr.add_argument("--address", default=None,
@@ -538,7 +543,7 @@ def _pretrain(args: argparse.Namespace) -> int:
             raise DrugforgeError(f"--{flag.replace('_', '-')} is for --arch smiles-vae/latent-gan")
     names = ("moses", "size", "max_steps", "batch_size", "lr", "seed", "smiles_column", "max_len",
              "augment", "eval_every", "checkpoint_every", "resume", "force", "device",
-             "threads", "time_budget_minutes", "quiet")  # fmt: skip
+             "threads", "time_budget_minutes", "quiet", "init")  # fmt: skip
     given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
     if args.data:
         given["data"] = args.data
@@ -564,7 +569,7 @@ def _pretrain_vae_gan(args: argparse.Namespace) -> int:
         run_train_vae,
     )
 
-    for flag in ("size", "max_len", "augment"):
+    for flag in ("size", "max_len", "augment", "init"):
         if getattr(args, flag) is not None:
             raise DrugforgeError(f"--{flag.replace('_', '-')} is for --arch chem-lm")
     if len(args.data) > 1:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from drugforge.data.catalog import dataset_info, load_dataset
 from drugforge.data.io import MolTable, read_molecules
@@ -70,3 +73,21 @@ def check_output_path(out: str | Path, force: bool) -> Path:
     if path.exists() and not force:
         raise InputError("output exists; use --force to overwrite", path=path)
     return path
+
+
+def hardware_summary(device: Any = None) -> str:
+    """'AMD EPYC ..., 2 logical CPUs, torch 1 threads[; GPU ...]' for model cards and results."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.get_num_threads()} threads"
+    if device is not None and getattr(device, "type", None) == "cuda":
+        text += f"; GPU {torch.cuda.get_device_name(device)}"
+    return text

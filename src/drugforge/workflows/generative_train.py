@@ -35,7 +35,7 @@ from drugforge.data.io import read_molecules
 from drugforge.errors import InputError
 from drugforge.models.latent_gan import LatentGAN
 from drugforge.models.smiles_vae import SmilesVAE
-from drugforge.workflows.common import Logger, make_logger
+from drugforge.workflows.common import Logger, hardware_summary, make_logger
 
 __all__ = [
     "GeneratorTrainResult",
@@ -218,6 +218,16 @@ def _prepare_out(config: _RunConfig) -> tuple[Path, Path]:
     return out, checkpoints
 
 
+def _cost(result: Any, training: dict[str, Any]) -> dict[str, Any]:
+    """Training cost for the model card and benchmark tables: seconds, molecules, hardware."""
+    return {
+        "train_seconds": training.get("train_seconds"),  # the optimizer loop, all sessions
+        "fit_seconds": training.get("seconds"),  # this session, data preparation included
+        "molecules_seen": getattr(result, "units_seen", None),
+        "hardware": hardware_summary(),
+    }
+
+
 def _sample_metrics(model: SmilesVAE | LatentGAN, n: int, seed: int) -> dict[str, Any]:
     """Validity and uniqueness (among the valid) of ``n`` samples at temperature 1."""
     if n == 0:
@@ -290,6 +300,7 @@ def run_train_vae(config: TrainVAEConfig) -> GeneratorTrainResult:
         "data": {**data, "n_train": training["n_train"], "n_val": training["n_val"]},
         "stop_reason": training["stop_reason"],
         "steps": training["steps"],
+        **_cost(vae.train_result_, training),
         "train_recon": _last(history, "train_recon"),
         "train_kl": _last(history, "train_kl"),
         "val_loss": training["best_val_loss"],
@@ -341,6 +352,7 @@ def run_train_latent_gan(config: TrainLatentGANConfig) -> GeneratorTrainResult:
         "vae": str(config.vae),
         "stop_reason": training["stop_reason"],
         "steps": training["steps"],
+        **_cost(gan.train_result_, training),
         "wasserstein": _last(history, "wasserstein"),
         "gradient_penalty": _last(history, "gradient_penalty"),
         "samples": _sample_metrics(gan, config.n_eval_samples, config.seed),

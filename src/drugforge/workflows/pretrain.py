@@ -21,13 +21,11 @@ settings (only the device, the time budget and ``--quiet`` may change between se
 from __future__ import annotations
 
 import json
-import os
-import platform
 import shlex
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,9 +51,10 @@ from drugforge.data.corpus import (
 from drugforge.errors import InputError
 from drugforge.featurize.tokenizer import SmilesTokenizer
 from drugforge.models.chemlm import ChemLM, ChemLMConfig
+from drugforge.models.stored import resolve_generator_dir
 from drugforge.train.checkpoint import latest_checkpoint, read_checkpoint
 from drugforge.train.loop import TrainConfig, TrainResult, resolve_device
-from drugforge.workflows.common import Logger, make_logger
+from drugforge.workflows.common import Logger, hardware_summary, make_logger
 from drugforge.workflows.progress import Progress
 
 __all__ = ["PretrainConfig", "PretrainResult", "pretrain_command", "run_pretrain"]
@@ -95,6 +94,7 @@ class PretrainConfig(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(default=None, ge=1)  # torch CPU threads; None: torch's choice
     time_budget_minutes: float | None = Field(default=None, gt=0)
+    init: str | None = None  # continue from a saved chem-lm (shipped name or directory)
     resume: bool = False
     force: bool = False
     quiet: bool = False
@@ -133,7 +133,10 @@ def pretrain_command(config: PretrainConfig) -> str:
     args = ["drugforge", "pretrain", *config.data]
     if config.moses:
         args.append("--moses")
-    args += ["--out", config.out, "--size", config.size, "--max-steps", str(config.max_steps),
+    if config.init is not None:
+        args += ["--init", config.init]
+    args += ["--out", config.out, *(["--size", config.size] if config.init is None else []),
+             "--max-steps", str(config.max_steps),
              "--batch-size", str(config.batch_size), "--lr", f"{config.lr:g}",
              "--seed", str(config.seed)]  # fmt: skip
     defaults = PretrainConfig(out=".", moses=True)
@@ -154,8 +157,13 @@ def _corpus_files(config: PretrainConfig) -> list[CorpusFile]:
     return files
 
 
-def _prepare_run(config: PretrainConfig, files: list[CorpusFile], log: Logger) -> dict[str, Any]:
-    """Scan the corpus once: vocabulary, record counts, validation molecules; -> run.json."""
+def _prepare_run(config: PretrainConfig, files: list[CorpusFile], log: Logger,
+                 init: tuple[ChemLM, dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Scan the corpus once: vocabulary, record counts, validation molecules; -> run.json.
+
+    With ``init`` (continued pretraining) the vocabulary is that model's: corpus molecules with a
+    token it does not know are skipped and counted, as are too long ones.
+    """
     total = sum(f.path.stat().st_size for f in files)
     progress = Progress(total=max(1, total // 1024), label="reading corpus", quiet=config.quiet,
                         min_total=1, unit="kB")  # fmt: skip
@@ -188,7 +196,7 @@ def _prepare_run(config: PretrainConfig, files: list[CorpusFile], log: Logger) -
         candidates = scan.holdout
         val_source = (f"hash hold-out of {config.val_fraction:.1%} of the data files "
                       f"(first {config.max_val})")  # fmt: skip
-    tokenizer = build_vocabulary(counts)
+    tokenizer = build_vocabulary(counts) if init is None else init[0].tokenizer
     validation = [s for s in candidates if not screen_smiles(s, tokenizer, config.max_len)]
     log(f"corpus: {sum(records.values()):,} records in {len(files)} file(s), "
         f"{len(counts)} distinct tokens (+{len(tokenizer) - 4 - len(counts)} extra) "
@@ -211,7 +219,33 @@ def _prepare_run(config: PretrainConfig, files: list[CorpusFile], log: Logger) -
         "validation": validation,
         "validation_source": val_source,
         "validation_skipped": len(candidates) - len(validation),
+        "init": None if init is None else init[1],
     }
+
+
+def _init_model(config: PretrainConfig) -> tuple[ChemLM, dict[str, Any]]:
+    """The saved chem-lm that ``--init`` names (verified like any generator), and its record:
+    name, weights checksum, architecture and the training it already had."""
+    assert config.init is not None
+    from drugforge.artifacts import load_generator
+
+    path = resolve_generator_dir(config.init, option="--init")
+    loaded = load_generator(path)
+    model = loaded.generator
+    if not isinstance(model, ChemLM):
+        raise InputError(f"--init needs a chem-lm generator, not {loaded.kind}", path=path)
+    weights = path / "model.safetensors"
+    record = {
+        "model": config.init,
+        "path": str(path.resolve()),
+        "weights_sha256": file_sha256(weights) if weights.is_file() else None,
+        "architecture": asdict(model.config),
+        "steps": loaded.metrics.get("steps", model.training.get("steps")),
+        "tokens_seen": loaded.metrics.get("tokens_seen", model.training.get("tokens_seen")),
+        "train_seconds": loaded.metrics.get("train_seconds"),
+        "val_loss": loaded.metrics.get("val_loss", model.training.get("val_loss")),
+    }
+    return model, record
 
 
 def _is_moses_train(file: CorpusFile) -> bool:
@@ -306,21 +340,6 @@ def _load_run(config: PretrainConfig) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ the run
-def _hardware(device: torch.device) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.get_num_threads()} threads"
-    if device.type == "cuda":
-        text += f"; GPU {torch.cuda.get_device_name(device)}"
-    return text
-
-
 def run_pretrain(config: PretrainConfig) -> PretrainResult:
     """Pretrain (or resume pretraining) as configured; raises DrugforgeError on bad input.
 
@@ -329,6 +348,7 @@ def run_pretrain(config: PretrainConfig) -> PretrainResult:
     """
     log = make_logger(config.quiet)
     out = Path(config.out)
+    init: tuple[ChemLM, dict[str, Any]] | None = None
     if config.resume:
         run = _load_run(config)
         config = _resume_config(config, run)
@@ -337,9 +357,17 @@ def run_pretrain(config: PretrainConfig) -> PretrainResult:
         log(f"resume: from {latest_checkpoint(out / 'checkpoints')}")
         reschedule = _reschedule(config, run, out / "checkpoints", log)
     else:
+        fixed = {"size", "max_len", "dropout"} & config.model_fields_set
+        if config.init is not None and fixed:
+            option = "--" + min(fixed).replace("_", "-")
+            raise InputError(f"--init keeps the architecture of the model it starts from; "
+                             f"omit {option}")  # fmt: skip
         _prepare_out(config)
         files = _corpus_files(config)
-        run = _prepare_run(config, files, log)
+        init = _init_model(config) if config.init is not None else None
+        if init is not None:  # the architecture (size, context length) is the saved model's
+            config = config.model_copy(update={"max_len": init[0].max_len})
+        run = _prepare_run(config, files, log, init)
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         write_json(out / "checkpoints" / RUN_JSON, run)
         reschedule = False
@@ -348,12 +376,15 @@ def run_pretrain(config: PretrainConfig) -> PretrainResult:
     if config.threads:
         torch.set_num_threads(config.threads)
     tokenizer = SmilesTokenizer(tuple(run["vocabulary"]))
-    arch = ChemLMConfig.preset(config.size, len(tokenizer), config.max_len)
-    if config.dropout is not None:
-        arch = replace(arch, dropout=config.dropout)
-    model = ChemLM.create(tokenizer, arch, seed=config.seed, device=str(device))
-    log(f"model: chem-lm {config.size} ({model.n_parameters():,} parameters), "
-        f"{len(tokenizer)} tokens, max_len {config.max_len}, on {device}")
+    if init is not None:  # continued pretraining: the saved weights, a fresh optimizer/schedule
+        model = init[0].to(str(device))
+        log(f"init: {config.init} ({init[1]['steps']} steps, "
+            f"{init[1]['tokens_seen'] or 0:,} tokens seen before)")
+    else:  # on --resume fit_torch loads the checkpoint's weights into this network
+        model = ChemLM.create(tokenizer, run_architecture(config, run, len(tokenizer)),
+                              seed=config.seed, device=str(device))  # fmt: skip
+    log(f"model: chem-lm ({model.n_parameters():,} parameters), {len(tokenizer)} tokens, "
+        f"max_len {model.max_len}, on {device}")
     stream = SmilesStream(
         files, tokenizer, config.max_len, seed=config.seed, buffer_size=config.buffer_size,
         augment=config.augment, holdout_fraction=0.0 if config.moses else config.val_fraction,
@@ -411,6 +442,14 @@ def run_pretrain(config: PretrainConfig) -> PretrainResult:
                           result.best_val_loss, result.stop_reason, stream.stats)  # fmt: skip
 
 
+def run_architecture(config: PretrainConfig, run: dict[str, Any], vocab_size: int) -> ChemLMConfig:
+    """The network of a run: the ``--init`` model's (recorded in run.json) or the size preset."""
+    if run.get("init"):
+        return ChemLMConfig(**run["init"]["architecture"])
+    arch = ChemLMConfig.preset(config.size, vocab_size, config.max_len)
+    return arch if config.dropout is None else replace(arch, dropout=config.dropout)
+
+
 def _provenance(
     config: PretrainConfig, run: dict[str, Any], result: TrainResult, stats: CorpusStats
 ) -> dict[str, Any]:
@@ -432,6 +471,7 @@ def _provenance(
         "stop_reason": result.stop_reason,
         "molecules": stats.to_dict(),
         "extra_tokens": [t for t in EXTRA_TOKENS if t not in set(run["corpus_tokens"])],
+        "init": run.get("init"),
     }
 
 
@@ -465,7 +505,21 @@ def _model_card(
         schedule += ("\n- to reproduce the weights exactly, start with the first `--max-steps` and "
                      "resume with each later value at the same step (the run is deterministic on "
                      "CPU; the steps at which sessions ended were set by time budgets)")  # fmt: skip
-    return f"""# drugforge chem-lm: `{config.size}`
+    start = run.get("init")
+    if start:
+        before_h = (start["train_seconds"] or 0) / 3600
+        total_tokens = (start["tokens_seen"] or 0) + result.units_seen
+        origin = (
+            f"\n- continued from `{start['model']}` (weights sha256 "
+            f"`{str(start['weights_sha256'])[:16]}...`): {start['steps'] or 0:,} steps, "
+            f"{start['tokens_seen'] or 0:,} tokens, {before_h:.2f} h of training before this "
+            f"run, validation loss {start['val_loss']}; with this run: {total_tokens:,} tokens, "
+            f"{before_h + hours:.2f} h in all (fresh optimizer and learning-rate schedule)"
+        )
+    else:
+        origin = ""
+    title = start["model"] + " (continued)" if start else config.size
+    return f"""# drugforge chem-lm: `{title}`
 
 A decoder-only Transformer language model over SMILES tokens (drugforge `chem-lm`), pretrained
 by next-token prediction. Sample from it with
@@ -490,13 +544,13 @@ by next-token prediction. Sample from it with
 - augmentation: randomized SMILES with probability {config.augment}
 
 ## Training
-- command: `{pretrain_command(config)}`
+- command: `{pretrain_command(config)}`{origin}
 - seed {config.seed}; {done}; batch {config.batch_size} molecules; AdamW lr {config.lr:g}
   (warmup {config.resolved_warmup} steps, cosine to {config.lr * 0.1:g}), weight decay
   {config.weight_decay}, gradient clip 1.0{schedule}
 - tokens seen: {result.units_seen:,}
 - wall time (training, all sessions): {result.seconds:,.0f} s ({hours:.2f} h)
-- hardware (last session): {_hardware(device)}
+- hardware (last session): {hardware_summary(device)}
 - final validation loss: {result.best_val_loss:.4f} per token (perplexity
   {float(np.exp(result.best_val_loss)):.3f}), at step {result.best_step:,}
 - software: drugforge {versions['drugforge']}, torch {versions['torch']}, rdkit {versions['rdkit']}

@@ -59,13 +59,19 @@ from drugforge.workflows.engines import make_engine
 from drugforge.workflows.profile import Profiler
 from drugforge.workflows.progress import Progress
 
-__all__ = ["ScreenConfig", "ScreenSummary", "run_screen"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "ScreenConfig", "ScreenSummary", "run_screen"]
 
 Status = Literal["hit", "scored", "filtered", "duplicate", "invalid"]
 STATUSES: tuple[str, ...] = ("hit", "scored", "filtered", "duplicate", "invalid")
 #: the columns every row has, before the model outputs and properties
 BASE_COLUMNS = ("row", "line", "id", "input", "smiles")
 _PART = "part-{:08d}.parquet"
+#: records per chunk: a worker holds ~35 kB per molecule of a chunk in flight (parsed molecules,
+#: features, results), so 5,000 keeps two workers and the driver under 2 GB; larger chunks were
+#: not faster (benchmarks/screen_scale.py)
+DEFAULT_CHUNK_SIZE = 5_000
+#: molecules per model call: smaller batches kept the kernel's temporaries in cache (~10% faster)
+_PREDICT_BATCH = 512
 #: the one built-in property that is text, not a number (output only)
 _TEXT_PROPERTY = "alerts"
 
@@ -93,7 +99,7 @@ class ScreenConfig(BaseModel):
     smiles_column: str | None = None
     id_column: str | None = None
     encoding: str | None = None
-    chunk_size: int = Field(default=10_000, ge=1)
+    chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1)
     max_heavy_atoms: int = Field(default=150, ge=1)
     engine: Literal["local", "ray"] = "local"
     address: str | None = None
@@ -246,7 +252,7 @@ class ScreenWorker:
         good = [cast(Chem.Mol, mols[i]) for i in ok]
         env: dict[str, np.ndarray] = {c: np.full(n, np.nan) for c in self.task.columns}
         for spec, loaded in self.models:
-            mean, std, errors = predict_mols(loaded, good, texts)
+            mean, std, errors = predict_mols(loaded, good, texts, batch_size=_PREDICT_BATCH)
             for t, column in enumerate(spec.columns):
                 env[column][ok] = mean[:, t]
                 env[f"{column}_std"][ok] = std[:, t]
