@@ -58,7 +58,6 @@ WORK = BENCH / "work" / "screen"
 OUT = RESULTS / "screen"
 SIZES = {"100k": 100_000, "1m": 1_000_000, "3m": 3_000_000}
 SLICE = 10_000
-STARTUP_S = 6.0  # a screen's start-up here (worker processes, model loading), measured
 POTENCY_SET = "CHEMBL204_Ki"
 VENV_BIN = BENCH / ".venv-peers" / "bin"
 
@@ -333,9 +332,27 @@ def kill_resume(kills: int, size: int, seed: int) -> dict[str, Any]:
                 *(["--resume"] if resume else ["--force"])]  # fmt: skip
 
     reference = base / "reference.parquet"
+    ref_parts = reference.with_name(reference.name + ".parts")
     started = time.perf_counter()
-    subprocess.run(command(reference, False), check=True, capture_output=True)
+    proc = subprocess.Popen(command(reference, False), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    first = last = None  # when the first / last part appeared: start-up, chunks, final merge
+    n_chunks = -(-size // 1000)
+    while proc.poll() is None:
+        done = len(list(ref_parts.glob("part-*.parquet"))) if ref_parts.exists() else 0
+        now = time.perf_counter() - started
+        if done and first is None:
+            first = now
+        if done >= n_chunks and last is None:
+            last = now
+        time.sleep(0.05)
+    if proc.returncode != 0:
+        raise SystemExit(f"the reference screen failed ({proc.returncode})")
     uninterrupted = time.perf_counter() - started
+    first = first if first is not None else uninterrupted
+    last = last if last is not None else uninterrupted
+    phases = {"startup_s": round(first, 2), "chunks_s": round(last - first, 2),
+              "merge_s": round(uninterrupted - last, 2)}  # fmt: skip
     rng = random.Random(seed)
     target = base / "killed.parquet"
     for stale in base.glob("killed*"):
@@ -344,15 +361,18 @@ def kill_resume(kills: int, size: int, seed: int) -> dict[str, Any]:
         elif stale.is_dir():
             shutil.rmtree(stale)
     parts = target.with_name(target.name + ".parts")
-    n_chunks = -(-size // 1000)
     log: list[dict[str, Any]] = []
     resume = False
     while sum(e["killed"] for e in log) < kills and len(log) < 10 * kills:
         # a random moment before this attempt would finish: start-up (workers, models),
         # a chunk in flight, a part being written, or the final merge
         committed = len(list(parts.glob("part-*.parquet"))) if parts.exists() else 0
-        remaining = STARTUP_S + uninterrupted * (1 - committed / n_chunks)
-        delay = rng.uniform(0.3, 0.95 * remaining)
+        remaining = (first + (last - first) * (1 - committed / n_chunks)
+                     + (uninterrupted - last))
+        # each attempt gets about two kills' share of the chunk work, so that the kills spread
+        # over start-up, the chunks and the final merge instead of the first one taking it all
+        share = first + 2 * (last - first) / kills + (uninterrupted - last)
+        delay = rng.uniform(0.3, 0.95 * min(remaining, share))
         proc = subprocess.Popen(command(target, resume), start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
         try:
@@ -380,7 +400,8 @@ def kill_resume(kills: int, size: int, seed: int) -> dict[str, Any]:
     summary_a = json.loads((base / "reference.summary.json").read_text())["counts"]
     summary_b = json.loads((base / "killed.summary.json").read_text())["counts"]
     result = {"molecules": size, "kills": sum(e["killed"] for e in log), "attempts": log,
-              "uninterrupted_s": round(uninterrupted, 1), "identical": identical,
+              "uninterrupted_s": round(uninterrupted, 1), "phases": phases,
+              "identical": identical,
               "counts_reference": summary_a, "counts_resumed": summary_b,
               "all_identical": all(identical.values()) and summary_a == summary_b,
               "seed": seed, "command": " ".join(command(target, True)), "machine": machine()}
@@ -453,7 +474,17 @@ def report() -> None:
                 f"(seed {k['seed']}) of a {k['molecules']:,}-molecule screen, each followed by "
                 f"`--resume`; outputs identical to an uninterrupted run: "
                 f"{'yes' if k['all_identical'] else 'NO'} ({k['identical']}).")
-        lines += ["", "## Kill and resume", "", text, "", f"Command: `{k['command']}`"]
+        n_chunks = -(-k["molecules"] // 1000)
+        kills = [a for a in k["attempts"] if a["killed"]]
+        merge = [a for a in kills if (a["parts_after"] or 0) >= n_chunks]
+        still = [a for a in kills if a not in merge and (a["parts_after"] or 0) == a["parts_before"]]
+        merge, still, moved = len(merge), len(still), len(kills) - len(merge) - len(still)
+        where = (f"Where the kills fell: {still} before the attempt committed a part (start-up "
+                 f"or inside a chunk), {moved} after it had committed parts, {merge} with every "
+                 f"part committed (the final merge). Phases of the uninterrupted run: "
+                 f"{k.get('phases', {})}.")
+        lines += ["", "## Kill and resume", "", text, "", where, "",
+                  f"Command: `{k['command']}`"]
     m = machine()
     lines += ["", f"Machine: {m['cpu']}, {m['cpus']} CPUs, Python {m['python']}."]
     OUT.mkdir(parents=True, exist_ok=True)
