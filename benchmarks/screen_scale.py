@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -194,7 +195,7 @@ def measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return {"command": " ".join(cmd), "wall_s": round(wall, 2),
+    return {"command": _shown(cmd), "wall_s": round(wall, 2),
             "peak_rss_mib": round(memory.peak_rss, 1), "peak_pss_mib": round(memory.peak_pss, 1),
             "processes": memory.max_processes, "stdout_tail": stdout[-2000:],
             "load_before": [round(x, 2) for x in load],
@@ -313,6 +314,12 @@ def peers(force: bool) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- kill/resume
+def _shown(cmd: list[str]) -> str:
+    """A command as a user would type it: quoted, paths relative to the repository."""
+    root = str(BENCH.parent) + "/"
+    return shlex.join(["python3" if c == sys.executable else c.replace(root, "") for c in cmd])
+
+
 def kill_resume(kills: int, size: int, seed: int) -> dict[str, Any]:
     """Kill a screen (SIGKILL to the whole process group) at random moments, resume each time,
     and compare every output file with an uninterrupted run of the same command."""
@@ -404,7 +411,7 @@ def kill_resume(kills: int, size: int, seed: int) -> dict[str, Any]:
               "identical": identical,
               "counts_reference": summary_a, "counts_resumed": summary_b,
               "all_identical": all(identical.values()) and summary_a == summary_b,
-              "seed": seed, "command": " ".join(command(target, True)), "machine": machine()}
+              "seed": seed, "command": _shown(command(target, True)), "machine": machine()}
     store(OUT / "kill_resume.json", result)
     print(json.dumps({k: result[k] for k in ("kills", "identical", "all_identical")}))
     return result
@@ -453,7 +460,7 @@ def report() -> None:
                        "parsing and fingerprinting alone (goal: <= 2x).")]
     p = _load("peers_10k")
     if p:
-        lines += ["", "## Same 10,000 molecules, one after the other",
+        lines += ["", "#### Same 10,000 molecules, one after the other",
                   "", "| tool | what | wall s | molecules/s | peak PSS MiB |",
                   "|---|---|---:|---:|---:|"]  # fmt: skip
         what = {"admet_ai": "`admet_predict` (ADMET-AI 2.0.1, all its endpoints)",
@@ -483,7 +490,7 @@ def report() -> None:
                  f"or inside a chunk), {moved} after it had committed parts, {merge} with every "
                  f"part committed (the final merge). Phases of the uninterrupted run: "
                  f"{k.get('phases', {})}.")
-        lines += ["", "## Kill and resume", "", text, "", where, "",
+        lines += ["", "#### Kill and resume", "", text, "", where, "",
                   f"Command: `{k['command']}`"]
     m = machine()
     lines += ["", f"Machine: {m['cpu']}, {m['cpus']} CPUs, Python {m['python']}."]

@@ -295,7 +295,7 @@ class Profiler:
                 mol = parent
             good.append(mol)
         rows = [i for i in rows if not errors[i]]
-        if self._panel is None:
+        if self._panel is None and good:
             self._panel = Panel.load(names=None)  # on first use: a QED-only screen never needs it
         try:
             predicted = self._panel.predict(good) if good else None
