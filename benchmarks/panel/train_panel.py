@@ -23,7 +23,7 @@ Deterministic: the same command gives the same models (seed 0, one LightGBM thre
 from __future__ import annotations
 
 import argparse
-import hashlib
+import itertools
 import json
 import shutil
 import subprocess
@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import itertools
+from drugforge.data.corpus import file_sha256
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from panel_spec import (
     GROUPS,
     RESOURCES,
@@ -54,14 +54,6 @@ GRID = (0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60)
 #: Each side of a candidate threshold needs this many pooled test molecules to be judged.
 MIN_SIDE = 50
 BINS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0001)
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def train_group(group: Group, seed: int = SEED) -> tuple[Path, list[str], float]:
@@ -270,7 +262,7 @@ def collect(group: Group, model_dir: Path, command: list[str], seconds: float) -
     trees = [b.num_trees() if b is not None else 0 for b in getattr(model, "boosters_", [])]
     return {
         "command": command, "seed": SEED, "seconds": round(seconds, 1),
-        "data_sha256": sha256(SHARED_MOLECULENET / group.file),
+        "data_sha256": file_sha256(SHARED_MOLECULENET / group.file),
         "n_train": len(split["smiles"]["train"]), "n_val": len(split["smiles"]["val"]),
         "n_test": len(split["smiles"]["test"]), "metrics": metrics, "per_task": per_task,
         "trees": trees, "uncertainty": loaded.uncertainty,
@@ -296,7 +288,7 @@ def ship(group: Group, model_dir: Path, info: dict[str, Any], ad: dict[str, Any]
                        "description": ep.description} for ep in group.endpoints],
         "ad": {"fingerprint": {"name": "ecfp", "radius": 2, "size": 2048, "counts": False},
                "file": "ad_train.safetensors",
-               "sha256": sha256(tmp / "ad_train.safetensors"),
+               "sha256": file_sha256(tmp / "ad_train.safetensors"),
                "n_train": int(train_packed.shape[0]), "threshold": ad["threshold"],
                "threshold_rule": ad["rule"]},
         "split": {"method": "scaffold", "seed": info["seed"], "n_train": info["n_train"],

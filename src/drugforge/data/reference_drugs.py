@@ -22,7 +22,6 @@ kind of number against DrugBank): ``100 * (#{ref < v} + 0.5 * #{ref == v}) / n``
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import math
@@ -36,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from drugforge.data.corpus import file_sha256
 from drugforge.errors import InputError
 
 __all__ = [
@@ -119,14 +119,6 @@ def load_reference(path: str | None = None) -> ReferenceDistribution:
     return ReferenceDistribution(columns, data)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _compact(values: np.ndarray) -> list[float | int]:
     finite = np.sort(values[~np.isnan(values)])
     if np.all(finite == np.round(finite)):
@@ -153,7 +145,7 @@ def build_reference(out: str | Path | None = None, *, quiet: bool = False) -> Pa
     document = {
         "description": "sorted profile values of ChEMBL approved small-molecule drugs",
         "source": _SOURCE_NAME,
-        "source_sha256": _sha256(src),
+        "source_sha256": file_sha256(src),
         "source_rows": len(frame),
         "n_molecules": int(ok.sum()),
         "command": BUILD_COMMAND,

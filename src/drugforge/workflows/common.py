@@ -75,19 +75,22 @@ def check_output_path(out: str | Path, force: bool) -> Path:
     return path
 
 
+def cpu_model() -> str:
+    """The processor's model name ('AMD EPYC ...'), or what the platform says about it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def hardware_summary(device: Any = None) -> str:
     """'AMD EPYC ..., 2 logical CPUs, torch 1 threads[; GPU ...]' for model cards and results."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.get_num_threads()} threads"
+    text = f"{cpu_model()}, {os.cpu_count()} logical CPUs, torch {torch.get_num_threads()} threads"
     if device is not None and getattr(device, "type", None) == "cuda":
         text += f"; GPU {torch.cuda.get_device_name(device)}"
     return text
