@@ -22,6 +22,7 @@ from typing import Any
 from moses_generators import weights_sha  # this folder's script (run from benchmarks/)
 
 from drugforge.artifacts import load_generator, save_generator
+from drugforge.workflows.generative_train import generator_model_card
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "src" / "drugforge" / "resources" / "generators"
@@ -66,8 +67,14 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.moses} scored other weights than {args.source}'s")
     shipped_as = (f"\n\n## Shipped as `{args.name}`\n\nInside the drugforge package, loaded by name: "
                   f"`drugforge generate --model {args.name} -n 1000 --out samples.csv`.\n")
-    card = ((Path(args.source) / "model_card.md").read_text().rstrip() + shipped_as + "\n"
-            + moses_section(row))  # fmt: skip
+    source_card = Path(args.source) / "model_card.md"
+    if source_card.is_file():
+        card = source_card.read_text()
+    elif loaded.kind in ("smiles-vae", "latent-gan"):  # trained before runs wrote their card
+        card = generator_model_card(loaded.kind, loaded.config, loaded.metrics, loaded.generator)
+    else:
+        raise SystemExit(f"{args.source} has no model_card.md")
+    card = card.rstrip() + shipped_as + "\n" + moses_section(row)
     metrics = {**loaded.metrics, "moses": row["report"]["metrics"],
                "moses_n": row["n"], "moses_seed": row["seed"]}  # fmt: skip
     dest = SHIPPED / args.name

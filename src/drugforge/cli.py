@@ -166,8 +166,15 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="generator directory or shipped name (default: chem-lm)")
     gen.add_argument("-n", type=int, required=True, help="number of strings to sample")
     gen.add_argument("--out", required=True, help="output .csv/.tsv/.parquet (optionally .gz)")
-    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--temperature", type=float, default=None,
+                     help="sampling temperature (default 1; 0 = greedy for --interpolate/--near)")
     gen.add_argument("--top-k", type=int, default=None)
+    gen.add_argument("--interpolate", nargs=2, metavar=("SMILES_A", "SMILES_B"), default=None,
+                     help="smiles-vae/latent-gan: decode -n points on the latent path from A to B")
+    gen.add_argument("--near", metavar="SMILES", default=None,
+                     help="smiles-vae/latent-gan: decode -n points around a molecule's latent")
+    gen.add_argument("--radius", type=float, default=0.5,
+                     help="--near: scale of the latent noise (0.5)")
     gen.add_argument("--batch-size", type=int, default=512)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--unique", action="store_true", help="write first occurrences only")
@@ -616,6 +623,8 @@ def _generate(args: argparse.Namespace) -> int:
             model=args.model, n=args.n, out=args.out, temperature=args.temperature,
             top_k=args.top_k, batch_size=args.batch_size, seed=args.seed, unique=args.unique,
             valid_only=args.valid_only, threads=args.threads, force=args.force, quiet=args.quiet,
+            interpolate=tuple(args.interpolate) if args.interpolate else None, near=args.near,
+            radius=args.radius,
         )  # fmt: skip
     except (ValidationError, ValueError) as err:
         raise DrugforgeError(f"invalid arguments: {_first_error(err)}") from None

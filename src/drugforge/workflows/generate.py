@@ -16,6 +16,13 @@ The output (CSV or Parquet, by extension) has one row per sampled string, in sam
 
 An invalid string is never passed off as a molecule: its ``valid`` is False and ``error`` says why.
 ``--valid-only`` and ``--unique`` drop rows after the checks (the counts are reported).
+
+A SMILES VAE (and a latent GAN, through the VAE it decodes with) also decodes from chosen points
+of its latent space instead of its prior: ``--interpolate A B`` writes ``n`` decodings along the
+spherical path between the two molecules' latent means (a column ``t`` from 0 to 1 says where;
+the first and last rows decode ``A`` and ``B`` themselves), ``--near SMILES --radius R`` writes
+``n`` decodings of ``mu + R * eps`` around one molecule. Those decode greedily unless
+``--temperature`` is given.
 """
 
 from __future__ import annotations
@@ -26,14 +33,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rdkit import Chem, rdBase
 
 from drugforge.artifacts import LoadedGenerator, load_generator
 from drugforge.chem.mol import parse_smiles
 from drugforge.data.corpus import corpus_file, file_sha256, moses_file, read_smiles_set
 from drugforge.data.io import write_table
-from drugforge.errors import InputError
+from drugforge.errors import InputError, InvalidSmilesError
 from drugforge.models import stored
 from drugforge.models.generative import SmilesGenerator
 from drugforge.workflows.common import Logger, check_output_path, make_logger
@@ -62,9 +69,10 @@ class GenerateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = DEFAULT_GENERATOR  # a generator directory or a shipped name
-    n: int = Field(ge=1)  # strings to sample
+    n: int = Field(ge=1)  # strings to sample (or points on the path, or decodings near)
     out: str
-    temperature: float = Field(default=1.0, gt=0)
+    # None: 1 when sampling the prior, 0 (greedy decoding) for --interpolate/--near
+    temperature: float | None = Field(default=None, ge=0)
     top_k: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=512, ge=1)
     seed: int = 0
@@ -73,6 +81,23 @@ class GenerateConfig(BaseModel):
     threads: int | None = Field(default=None, ge=1)  # torch CPU threads; None: torch's choice
     force: bool = False
     quiet: bool = False
+    interpolate: tuple[str, str] | None = None  # a VAE's latent path between two molecules
+    near: str | None = None  # a VAE's decodings around one molecule
+    radius: float = Field(default=0.5, ge=0)  # --near: the latent noise scale
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> GenerateConfig:
+        if self.interpolate is not None and self.near is not None:
+            raise ValueError("give --interpolate or --near, not both")
+        if self.interpolate is not None and self.n < 2:
+            raise ValueError(f"--interpolate needs -n >= 2 points, got {self.n}")
+        if self.interpolate is None and self.near is None and self.temperature == 0:
+            raise ValueError("temperature must be > 0 when sampling the prior")
+        return self
+
+    @property
+    def latent_mode(self) -> bool:
+        return self.interpolate is not None or self.near is not None
 
 
 @dataclass
@@ -237,6 +262,30 @@ def novelty_reference(loaded: LoadedGenerator, log: Logger) -> set[str] | None:
     return reference
 
 
+def _decode_latent(loaded: LoadedGenerator, config: GenerateConfig) -> list[str]:
+    """``--interpolate`` / ``--near``: decodings from chosen points of a VAE's latent space."""
+    from drugforge.models.latent_gan import LatentGAN
+    from drugforge.models.smiles_vae import SmilesVAE
+
+    generator = loaded.generator
+    vae = generator.vae_ if isinstance(generator, LatentGAN) else generator
+    flag = "--interpolate" if config.interpolate is not None else "--near"
+    if not isinstance(vae, SmilesVAE):
+        raise InputError(f"{flag} needs a smiles-vae or latent-gan generator, not '{loaded.kind}'",
+                         path=loaded.path)  # fmt: skip
+    temperature = 0.0 if config.temperature is None else config.temperature
+    try:
+        if config.interpolate is not None:
+            a, b = config.interpolate
+            return vae.interpolate(a, b, steps=config.n, temperature=temperature,
+                                   seed=config.seed)  # fmt: skip
+        assert config.near is not None
+        return vae.sample_near(config.near, config.n, radius=config.radius, seed=config.seed,
+                               temperature=temperature)  # fmt: skip
+    except InvalidSmilesError as err:
+        raise InvalidSmilesError(f"{flag}: {err}") from None
+
+
 # ---------------------------------------------------------------------------------- run
 def run_generate(config: GenerateConfig) -> GenerateResult:
     """Sample, check and write as configured; raises DrugforgeError subclasses on bad input."""
@@ -249,12 +298,18 @@ def run_generate(config: GenerateConfig) -> GenerateResult:
         torch.set_num_threads(config.threads)
     loaded = load_named_generator(config.model)
     log(f"generator: {loaded.kind} from {loaded.path}")
-    strings = _sample(
-        loaded.generator, config.n, seed=config.seed, temperature=config.temperature,
-        top_k=config.top_k, batch_size=config.batch_size, quiet=config.quiet,
-    )  # fmt: skip
+    if config.latent_mode:
+        strings = _decode_latent(loaded, config)
+    else:
+        strings = _sample(
+            loaded.generator, config.n, seed=config.seed,
+            temperature=1.0 if config.temperature is None else config.temperature,
+            top_k=config.top_k, batch_size=config.batch_size, quiet=config.quiet,
+        )  # fmt: skip
     reference = novelty_reference(loaded, log)
     frame = check_samples(strings, reference)
+    if config.interpolate is not None:
+        frame.insert(0, "t", np.linspace(0.0, 1.0, config.n))
     n_valid = int(frame["valid"].sum())
     n_unique = int(frame["unique"].sum())
     n_novel = None if reference is None else int(frame["novel"].fillna(False).sum())
@@ -266,7 +321,9 @@ def run_generate(config: GenerateConfig) -> GenerateResult:
     write_table(kept.reset_index(drop=True), out, force=config.force)
     seconds = time.perf_counter() - started
     n = len(frame)
-    novel = "" if n_novel is None else f", novel {n_novel} ({n_novel / max(n_unique, 1):.1%} of unique)"
+    novel = (
+        "" if n_novel is None else f", novel {n_novel} ({n_novel / max(n_unique, 1):.1%} of unique)"
+    )
     log(f"sampled {n}: valid {n_valid} ({n_valid / n:.1%}), unique {n_unique} "
         f"({n_unique / max(n_valid, 1):.1%} of valid){novel}; wrote {len(kept)} rows to {out} "
         f"({seconds:.1f} s)")  # fmt: skip

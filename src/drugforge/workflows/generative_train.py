@@ -17,7 +17,9 @@ The resolved configuration is saved beside the generator (``config.json``).
 from __future__ import annotations
 
 import inspect
+import shlex
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rdkit import Chem
 
-from drugforge.artifacts import load_generator, save_generator
+from drugforge.artifacts import library_versions, load_generator, save_generator
 from drugforge.chem import parse_smiles
 from drugforge.data.corpus import file_sha256, moses_file
 from drugforge.data.io import read_molecules
@@ -41,6 +43,8 @@ __all__ = [
     "GeneratorTrainResult",
     "TrainLatentGANConfig",
     "TrainVAEConfig",
+    "generator_model_card",
+    "generator_train_command",
     "run_train_latent_gan",
     "run_train_vae",
 ]
@@ -313,8 +317,7 @@ def run_train_vae(config: TrainVAEConfig) -> GeneratorTrainResult:
         "n_holdout_reconstructed": len(holdout),
         "prior_samples": _sample_metrics(vae, config.n_eval_samples, config.seed),
     }
-    saved = save_generator(out, vae, config=config.model_dump(mode="json"), metrics=metrics,
-                           overwrite=config.force or config.resume)  # fmt: skip
+    saved = _save_with_card(out, vae, config, metrics)
     log(f"saved: {saved}")
     return GeneratorTrainResult(
         out=saved, generator=vae, n_input=data["n_input"], n_used=training["n_train"]
@@ -357,8 +360,7 @@ def run_train_latent_gan(config: TrainLatentGANConfig) -> GeneratorTrainResult:
         "gradient_penalty": _last(history, "gradient_penalty"),
         "samples": _sample_metrics(gan, config.n_eval_samples, config.seed),
     }
-    saved = save_generator(out, gan, config=config.model_dump(mode="json"), metrics=metrics,
-                           overwrite=config.force or config.resume)  # fmt: skip
+    saved = _save_with_card(out, gan, config, metrics)
     log(f"saved: {saved}")
     return GeneratorTrainResult(
         out=saved, generator=gan, n_input=data["n_input"], n_used=training["n_latents"],
@@ -366,3 +368,164 @@ def run_train_latent_gan(config: TrainLatentGANConfig) -> GeneratorTrainResult:
         stop_reason=training["stop_reason"], seconds=time.perf_counter() - started,
         metrics=metrics,
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ model card
+_COMMAND_FLAGS = ("smiles_column", "max_molecules", "epochs", "max_steps", "batch_size", "lr",
+                  "eval_every", "checkpoint_every", "time_budget_minutes", "device")  # fmt: skip
+
+
+def generator_train_command(kind: str, config: dict[str, Any]) -> str:
+    """The ``drugforge pretrain --arch KIND`` command line of a saved run configuration."""
+    args = ["drugforge", "pretrain"]
+    args += [str(config["data"])] if config.get("data") else ["--moses"]
+    args += ["--arch", kind]
+    if config.get("vae"):
+        args += ["--vae", str(config["vae"])]
+    args += ["--out", str(config["out"]), "--seed", str(config.get("seed", 0))]
+    defaults = (TrainVAEConfig(out=".") if kind == "smiles-vae"
+                else TrainLatentGANConfig(out=".", vae=".")).model_dump(mode="json")  # fmt: skip
+    for name in _COMMAND_FLAGS:
+        value = config.get(name)
+        if value is not None and value != defaults.get(name):
+            args += [f"--{name.replace('_', '-')}", f"{value:g}" if isinstance(value, float)
+                     else str(value)]  # fmt: skip
+    if config.get("resume"):
+        args.append("--resume")
+    return shlex.join(args)
+
+
+def _n_parameters(module: Any) -> int:
+    return sum(int(p.numel()) for p in module.parameters())
+
+
+def _corpus_lines(corpus: dict[str, Any] | None) -> str:
+    files = (corpus or {}).get("files") or []
+    lines = [f"- `{Path(f['path']).name}`{' (MOSES train)' if f.get('moses') else ''}: "
+             f"{f['records']:,} records, sha256 `{str(f['sha256'])[:16]}...`" for f in files]  # fmt: skip
+    if (corpus or {}).get("subset"):
+        lines.append(f"- a seeded random subset of {corpus['subset']:,} molecules was trained on")  # type: ignore[index]
+    return "\n".join(lines) or "- (not recorded)"
+
+
+def _value(metrics: dict[str, Any], *keys: str, fmt: str = ".3f") -> str:
+    value: Any = metrics
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return "?" if value is None else format(value, fmt)
+
+
+def generator_model_card(kind: str, config: dict[str, Any], metrics: dict[str, Any],
+                         generator: SmilesVAE | LatentGAN) -> str:  # fmt: skip
+    """The model card of a trained smiles-vae or latent-gan, from what its run saved.
+
+    Everything on it is read from the run's configuration, metrics and the model's own
+    training record, so a card can be (re)written for any saved generator.
+    """
+    training = generator.training_ or {}
+    data = metrics.get("data") or {}
+    hours = (metrics.get("train_seconds") or 0.0) / 3600
+    versions = library_versions()
+    out = str(config.get("out", "DIR"))
+    sessions = ("\n- the run was resumed from its checkpoints: the command is the last "
+                "session's; the steps, molecules and hours count all sessions"
+                if config.get("resume") else "")  # fmt: skip
+    if isinstance(generator, SmilesVAE):
+        arch = generator.config_
+        what = (
+            "A variational autoencoder over SMILES (GRU encoder, Gaussian latent space, GRU "
+            "decoder). Sample from its prior with "
+            f"`drugforge generate --model {shlex.quote(out)} -n 1000 --out samples.csv`; "
+            "`--interpolate A B` decodes `-n` points on the latent path between two molecules "
+            "and `--near SMILES --radius R` decodes around one (Python: `interpolate`, "
+            "`sample_near`)."
+        )
+        model = (
+            f"- encoder: {arch.encoder_layers} {'bidirectional ' if arch.bidirectional else ''}"
+            f"GRU layer(s) of {arch.encoder_hidden}; latent {arch.latent_dim}; decoder: "
+            f"{arch.decoder_layers} GRU layers of {arch.decoder_hidden}; embeddings "
+            f"{arch.embedding_dim}; up to {arch.max_length} tokens; vocabulary {arch.vocab_size}\n"
+            f"- {_n_parameters(generator.module_):,} parameters"
+        )
+        results = (
+            f"- validation loss {_value(metrics, 'val_loss')} nats per molecule "
+            f"(reconstruction {_value(metrics, 'val_recon')}, KL {_value(metrics, 'val_kl')}; "
+            f"KL weight {generator.kl_weight:g})\n"
+            f"- held-out molecules whose greedy decoding of the latent mean gives them back: "
+            f"{_value(metrics, 'holdout_reconstruction_accuracy')} of "
+            f"{metrics.get('n_holdout_reconstructed', '?')}\n"
+        )
+        samples = metrics.get("prior_samples") or {}
+        split = (f"- {data.get('n_train', training.get('n_train', 0)):,} training and "
+                 f"{data.get('n_val', training.get('n_val', 0)):,} validation molecules")  # fmt: skip
+    else:
+        gan_arch = generator.config_
+        what = (
+            "A Wasserstein GAN (gradient penalty) trained in the latent space of a SMILES VAE; "
+            "its samples are decoded by that VAE, which is saved inside this model. Sample with "
+            f"`drugforge generate --model {shlex.quote(out)} -n 1000 --out samples.csv`."
+        )
+        vae_params = _n_parameters(generator.vae_.module_)
+        model = (
+            f"- generator: noise {gan_arch.noise_dim} -> {gan_arch.generator_layers} x {gan_arch.hidden} -> "
+            f"latent {gan_arch.latent_dim}; critic: {gan_arch.critic_layers} x {gan_arch.hidden}\n"
+            f"- {_n_parameters(generator.module_):,} parameters (+ {vae_params:,} in the VAE)\n"
+            f"- the VAE: `{config.get('vae')}` (its training data sha256 "
+            f"`{str(training.get('vae_data_sha256', '?'))[:16]}...`)"
+        )
+        results = (f"- last Wasserstein estimate {_value(metrics, 'wasserstein')}, gradient "
+                   f"penalty {_value(metrics, 'gradient_penalty', fmt='.4f')}\n")  # fmt: skip
+        samples = metrics.get("samples") or {}
+        split = f"- {training.get('n_latents', 0):,} molecules encoded to latents"
+    skipped = (f"- skipped: {data.get('n_invalid', 0):,} invalid, {data.get('n_too_long', 0):,} "
+               "too long")  # fmt: skip
+    sampled = (
+        f"- {samples.get('n_samples', 0):,} samples at temperature 1: validity "
+        f"{_value(samples, 'validity')}, uniqueness among the valid {_value(samples, 'uniqueness')}"
+        if samples
+        else "- no samples were scored after training"
+    )
+    molecules_seen = metrics.get("molecules_seen")
+    return f"""# drugforge {kind}: `{Path(out).name}`
+
+{what}
+
+## Model
+{model}
+
+## Data
+{_corpus_lines(training.get("corpus"))}
+{split}
+{skipped}
+
+## Training
+- command: `{generator_train_command(kind, config)}`{sessions}
+- seed {config.get("seed", 0)}; {metrics.get("steps", 0):,} optimizer steps (stopped: {metrics.get("stop_reason", "?")});
+  batch {config.get("batch_size")}; lr {config.get("lr")}
+- molecules seen: {"?" if molecules_seen is None else f"{molecules_seen:,}"}
+- training time (optimizer loop, all sessions): {hours:.2f} h
+- hardware (last session): {metrics.get("hardware", "?")}
+- software: drugforge {versions["drugforge"]}, torch {versions["torch"]}, rdkit {versions["rdkit"]}
+
+## Results
+{results}{sampled}
+
+## Limitations
+- Samples are raw strings: `drugforge generate` checks each with RDKit and marks invalid ones.
+- The model learns the chemistry of its corpus only; it has no notion of properties or
+  synthesizability.
+"""
+
+
+def _save_with_card(out: Path, model: SmilesVAE | LatentGAN,
+                    config: TrainVAEConfig | TrainLatentGANConfig,
+                    metrics: dict[str, Any]) -> Path:  # fmt: skip
+    """Save the generator with its configuration, metrics and model card."""
+    kind = "smiles-vae" if isinstance(model, SmilesVAE) else "latent-gan"
+    dumped = config.model_dump(mode="json")
+    with tempfile.TemporaryDirectory() as tmp:
+        card = Path(tmp) / "model_card.md"
+        card.write_text(generator_model_card(kind, dumped, metrics, model))
+        return save_generator(out, model, config=dumped, metrics=metrics,
+                              extra_files={"model_card.md": card},
+                              overwrite=config.force or config.resume)  # fmt: skip
