@@ -5,7 +5,10 @@ The issue's judging benchmark: on the MoleculeACE sets with fewer than 1,000 tra
 ``ChemLMPredictor(pretrained=DIR, finetune=...)`` and ``ChemLMPredictor(pretrained=None,
 finetune='full')`` with the pretrained model's architecture (same preset, same positions) are
 trained side by side on the same splits with the same seeds (5 by default); test RMSE is reported
-as mean ± sd over the seeds, with MoleculeACE's activity-cliff RMSE beside it.
+as mean ± sd over the seeds, with MoleculeACE's activity-cliff RMSE beside it. drugforge's
+``auto`` over its classical pool (svm, gp, gbm, cross-validated on the same training molecules,
+no validation set; the ``auto`` column of ``moleculeace.py``) runs beside them as a reference:
+what either language-model variant has to beat to be worth using.
 
 * MoleculeACE sets are read through drugforge's dataset catalog (the package's CSVs, found
   without importing it). The seed changes the weights, the batch order and the 10 % hold-out of
@@ -43,6 +46,10 @@ OUT = RESULTS / "chemlm"
 CACHE = OUT / "pretraining_pays" / "cache"
 MAX_TRAIN = 1000  # "MoleculeACE sets with fewer than 1,000 training molecules"
 FREESOLV = "freesolv"
+#: drugforge's `auto` over its classical pool (svm, gp, gbm; the `auto` column of moleculeace.py)
+#: on the same training molecules: what either language-model variant has to beat to be worth
+#: using on these sets
+REFERENCE = "auto"
 
 
 # ------------------------------------------------------------------------------------ data
@@ -126,6 +133,8 @@ def cache_path(name: str, variant: str, seed: int, tag: str, arch: dict[str, Any
     # '-groups': the pretrained encoder's 0.1x learning rate comes from its own AdamW parameter
     # group (fit_torch(lr_scale=...)); results from the earlier weight-reparametrization
     # mechanism (no suffix) differ slightly through gradient clipping and are not mixed in
+    if variant == REFERENCE:  # no epochs, no language model: one key per (set, seed)
+        return CACHE / f"{name}__{REFERENCE}__s{seed}.json"
     key = (f"{tag}-{finetune}" + ("-groups" if finetune == "full" else "")
            if variant == "pretrained" else f"scratch-{arch['size']}-L{arch['max_len']}")  # fmt: skip
     return CACHE / f"{name}__{key}{suffix}__s{seed}.json"
@@ -138,16 +147,24 @@ def run_one(name: str, variant: str, seed: int, tag: str, arch: dict[str, Any], 
     if hit is not None:
         return hit
     data = load_split(name, seed)
-    model = build(variant, arch, finetune, seed, epochs)
-    t0 = time.perf_counter()
     X, y = data["train"]
-    if data["val"] is not None:
-        model.fit(X, y, data["val"][0], data["val"][1])
-    else:
-        model.fit(X, y)
-    seconds = time.perf_counter() - t0
     X_test, y_test = data["test"]
-    pred = model.predict(X_test)[:, 0]
+    t0 = time.perf_counter()
+    if variant == REFERENCE:  # cross-validated selection included in the time, as in moleculeace.py
+        import pandas as pd
+        from moleculeace import drugforge_model
+
+        pred, info = drugforge_model(REFERENCE, pd.DataFrame({"smiles": X, "y": y}),
+                                     pd.DataFrame({"smiles": X_test}), seed)  # fmt: skip
+        seconds = time.perf_counter() - t0
+    else:
+        model = build(variant, arch, finetune, seed, epochs)
+        if data["val"] is not None:
+            model.fit(X, y, data["val"][0], data["val"][1])
+        else:
+            model.fit(X, y)
+        seconds = time.perf_counter() - t0
+        pred = model.predict(X_test)[:, 0]
     cliff = data["cliff"]
     result = {
         "set": name, "variant": variant, "seed": seed, "split": data["split"],
@@ -157,9 +174,12 @@ def run_one(name: str, variant: str, seed: int, tag: str, arch: dict[str, Any], 
         "rmse": rmse(y_test, pred),
         "cliff_rmse": rmse(y_test[cliff], pred[cliff]) if cliff is not None and cliff.any()
         else None,
-        "train_seconds": seconds, "best_epoch": model.train_result_.best_epoch,
-        "epochs_run": len(model.train_result_.history), "fit_info": model.fit_info_,
-        "params": {k: v for k, v in model.get_params().items() if k != "quiet"},
+        "train_seconds": seconds,
+        **({"best_epoch": None, "epochs_run": None, "auto_choice": info["auto_choice"],
+            "auto_cv": info["auto_cv"]} if variant == REFERENCE else
+           {"best_epoch": model.train_result_.best_epoch,
+            "epochs_run": len(model.train_result_.history), "fit_info": model.fit_info_,
+            "params": {k: v for k, v in model.get_params().items() if k != "quiet"}}),
         "pred": pred, "machine": machine(),
     }  # fmt: skip
     store(path, result)
@@ -183,6 +203,9 @@ def report(sets: list[str], seeds: list[int], tag: str, arch: dict[str, Any], fi
             "n_test": done["pretrained"][0]["n_test"], "seeds": len(paired),
             "wins": sum(p < s for p, s in paired),
         }  # fmt: skip
+        reference = [cached(cache_path(name, REFERENCE, s, tag, arch, finetune, epochs))
+                     for s in seeds]  # fmt: skip
+        row[REFERENCE] = [r["rmse"] for r in reference if r is not None]
         for v, rs in done.items():
             row[v] = [r["rmse"] for r in rs]
             row[f"{v}_cliff"] = [r["cliff_rmse"] for r in rs if r["cliff_rmse"] is not None]
@@ -201,15 +224,17 @@ def report(sets: list[str], seeds: list[int], tag: str, arch: dict[str, Any], fi
             "split per seed). Written by `benchmarks/pretraining_pays.py`.\n")  # fmt: skip
     lines = [head,
              ("| set | train | test | pretrained | from scratch | Δ (scratch − pre) | "
-              "pre wins | cliff pre | cliff scratch | s/fit pre | s/fit scratch |"),
-             "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+              "pre wins | cliff pre | cliff scratch | s/fit pre | s/fit scratch | "
+              f"drugforge {REFERENCE} (reference) |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         delta = float(np.mean(r["scratch"]) - np.mean(r["pretrained"]))
         lines.append(
             f"| {r['set']} | {r['n_train']} | {r['n_test']} | {cell(r['pretrained'])} | "
             f"{cell(r['scratch'])} | {delta:+.3f} | {r['wins']}/{r['seeds']} | "
             f"{cell(r['pretrained_cliff'])} | {cell(r['scratch_cliff'])} | "
-            f"{r['pretrained_seconds']:.0f} | {r['scratch_seconds']:.0f} |"
+            f"{r['pretrained_seconds']:.0f} | {r['scratch_seconds']:.0f} | "
+            f"{cell(r[REFERENCE])} |"
         )
     summary: dict[str, Any] = {"sets": len(rows)}
     if rows:
@@ -224,6 +249,16 @@ def report(sets: list[str], seeds: list[int], tag: str, arch: dict[str, Any], fi
             "compute_hours": float(sum((r["pretrained_seconds"] + r["scratch_seconds"])
                                        * r["seeds"] for r in rows) / 3600),
         }  # fmt: skip
+        with_ref = [r for r in rows if r[REFERENCE]]
+        if with_ref:
+            ref = np.array([np.mean(r[REFERENCE]) for r in with_ref])
+            pre_ref = np.array([np.mean(r["pretrained"]) for r in with_ref])
+            summary |= {
+                "reference": REFERENCE, "reference_sets": len(with_ref),
+                "mean_rmse_reference": float(ref.mean()),
+                "mean_rmse_pretrained_on_reference_sets": float(pre_ref.mean()),
+                "sets_pretrained_better_than_reference": int((pre_ref < ref).sum()),
+            }  # fmt: skip
         if len(rows) >= 5:
             from scipy.stats import wilcoxon
 
@@ -238,7 +273,13 @@ def report(sets: list[str], seeds: list[int], tag: str, arch: dict[str, Any], fi
             f"RMSE gain {100 * summary['mean_relative_gain']:+.1f} %"
             + (f"; Wilcoxon signed-rank over sets p = {summary['wilcoxon_p_sets']:.3g}"
                if "wilcoxon_p_sets" in summary else "")
-            + f". Compute: {summary['compute_hours']:.2f} h of training.",
+            + f". Compute: {summary['compute_hours']:.2f} h of training."
+            + (f" drugforge's `{REFERENCE}` (svm, gp, gbm; the same training molecules) averages "
+               f"{summary['mean_rmse_reference']:.3f} on the {summary['reference_sets']} sets "
+               "it has run (pretrained chem-lm "
+               f"{summary['mean_rmse_pretrained_on_reference_sets']:.3f}); the pretrained model "
+               f"beats it on {summary['sets_pretrained_better_than_reference']}/"
+               f"{summary['reference_sets']}." if "reference" in summary else ""),
         ]  # fmt: skip
     missing = [s for s in sets if s not in {r["set"] for r in rows}]
     if missing:
@@ -259,6 +300,9 @@ def main() -> None:
     parser.add_argument("--finetune", choices=["full", "frozen"], default="full")
     parser.add_argument("--max-epochs", type=int, default=None,
                         help="override the model's max_epochs (smoke runs)")
+    parser.add_argument("--variants", default=f"pretrained,scratch,{REFERENCE}",
+                        help="which of pretrained, scratch, auto to run (the report shows all "
+                        "that are cached)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--list-sets", action="store_true")
@@ -277,14 +321,19 @@ def main() -> None:
         return
     sets = [*sorted(small), FREESOLV] if args.sets == "small" else args.sets.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
+    variants = args.variants.split(",")
+    if unknown := set(variants) - {"pretrained", "scratch", REFERENCE}:
+        parser.error(f"unknown variant {min(unknown)!r}; choose from: pretrained, scratch, "
+                     f"{REFERENCE}")
     tag, arch = pretrained_key(args.pretrained)
     if not args.report_only:
         for seed in seeds:  # seed-major: a partial run covers every set
             for name in sets:
-                for variant in ("pretrained", "scratch"):
+                for variant in variants:
                     r = run_one(name, variant, seed, tag, arch, args.finetune, args.max_epochs)
-                    print(f"{name:<18} s{seed} {variant:<10} rmse {r['rmse']:.3f}  "
-                          f"best epoch {r['best_epoch']:>3}/{r['epochs_run']:<3} "
+                    epochs = ("" if r["best_epoch"] is None else
+                              f"best epoch {r['best_epoch']:>3}/{r['epochs_run']:<3} ")
+                    print(f"{name:<18} s{seed} {variant:<10} rmse {r['rmse']:.3f}  {epochs}"
                           f"{r['train_seconds']:.0f} s", flush=True)
     text, data = report(sets, seeds, tag, arch, args.finetune, args.max_epochs)
     print(text)
