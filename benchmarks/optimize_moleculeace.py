@@ -214,13 +214,18 @@ def report() -> str:
             f"{_ms([r['wall_seconds'] for r in group], '{:.0f}')} | {_ms(base)} |"
         )  # fmt: skip
     if rows:
-        r0 = rows[0]
+        lines += ["", ("Per set and prior (property model, its test RMSE on the set's test "
+                       "split, RL settings, machine):"), ""]  # fmt: skip
+        for (name, prior, steps), group in sorted(groups.items()):
+            r0 = group[0]
+            cpus = sorted({r["machine"]["cpu"] for r in group})
+            lines.append(
+                f"- {name}, {prior}: {r0['model']['model']}, test RMSE "
+                f"{r0['model']['test'].get('rmse', float('nan')):.3f}; batch {r0['batch_size']}, "
+                f"sigma {r0['sigma']}, lr {r0['lr']}, {steps} steps; {' / '.join(cpus)} "
+                f"({r0['threads']} torch thread, shared CPU)"
+            )  # fmt: skip
         lines += [
-            "",
-            (f"Property model: {r0['model']['model']}, test RMSE "
-            f"{r0['model']['test'].get('rmse', float('nan')):.3f} on the set's test split. "
-            f"Batch {r0['batch_size']}, sigma {r0['sigma']}, lr {r0['lr']}; "
-            f"machine: {r0['machine']['cpu']} ({r0['threads']} torch thread, shared CPU)."),
             "",
             ("Per seed (generated top-100 / train top-100 predicted pKi means, scaffolds among "
             "the generated top-100, score trajectory mean score per 10 steps, invalid = 0):"),
@@ -230,7 +235,8 @@ def report() -> str:
             traj = r["trajectory"]
             first, last = traj[0]["mean_score"], traj[-1]["mean_score"]
             lines.append(
-                f"- {r['set']} seed {r['seed']} ({r['steps']} steps, {r['stop_reason']}): "
+                f"- {r['set']} ({Path(r['prior']).name}) seed {r['seed']} "
+                f"({r['steps']} steps, {r['stop_reason']}): "
                 f"{r['generated_top100']['pki_mean']:.2f} vs {r['train_top100']['pki_pred_mean']:.2f}"
                 f"; {r['generated_top100']['scaffolds']} scaffolds; constraint met by "
                 f"{r['generated_top100']['n_pass_constraint']}/100; mean score {first:.3f} -> "

@@ -26,7 +26,7 @@ conditions but not at the same instant.
 
 
 GENERATION_HEADER = """
-## 5. Molecule generation (issue 3, in progress)
+## 5. Molecule generation (issue 3)
 
 The MOSES rows of drugforge's generators beside the published table, the validation of
 drugforge's MOSES metrics, the throughput of the generators on this machine, goal-directed
