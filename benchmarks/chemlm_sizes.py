@@ -54,8 +54,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from drugforge.chem.mol import parse_smiles
-    from drugforge.data.corpus import (
+    from drugforge.molecules.chem.mol import parse_smiles
+    from drugforge.molecules.data.corpus import (
         SmilesStream,
         TokenBatches,
         build_vocabulary,
@@ -63,8 +63,8 @@ def main() -> None:
         moses_file,
         scan_corpus,
     )
-    from drugforge.models.chemlm import ChemLM, ChemLMConfig
-    from drugforge.train.loop import TrainConfig
+    from drugforge.molecules.models.chemlm import ChemLM, ChemLMConfig
+    from drugforge.core.training.loop import TrainConfig
 
     test = corpus_file(moses_file("test"))  # 176 k molecules: the vocabulary and lengths
     scan = scan_corpus([test])

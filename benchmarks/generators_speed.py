@@ -53,7 +53,7 @@ def load() -> str:
 
 
 def measure_vae(name: str, smiles: list[str], args: argparse.Namespace) -> dict[str, Any]:
-    from drugforge.models.smiles_vae import SmilesVAE
+    from drugforge.molecules.models.smiles_vae import SmilesVAE
 
     params = {**SIZES[name], "batch_size": args.batch_size, "max_steps": args.steps,
               "max_length": MOSES_LONGEST, "val_fraction": 0.0, "quiet": True, "seed": 0}  # fmt: skip
@@ -93,8 +93,8 @@ def measure_gan(args: argparse.Namespace) -> dict[str, Any]:
     generator steps together) and sampling (generator + the small VAE's decoder)."""
     import numpy as np
 
-    from drugforge.models.latent_gan import LatentGAN
-    from drugforge.models.smiles_vae import SmilesVAE
+    from drugforge.molecules.models.latent_gan import LatentGAN
+    from drugforge.molecules.models.smiles_vae import SmilesVAE
 
     smiles = pd.read_csv(moses_train(), nrows=256)["SMILES"].tolist()
     params = {**SIZES["small"], "latent_dim": 128, "max_length": MOSES_LONGEST, "max_steps": 1,

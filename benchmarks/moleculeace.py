@@ -63,15 +63,15 @@ def published_svm(name: str, train: pd.DataFrame, test: pd.DataFrame) -> np.ndar
 def drugforge_model(name: str, train: pd.DataFrame, test: pd.DataFrame, seed: int) -> tuple[
     np.ndarray, dict[str, Any]
 ]:
-    from drugforge.data.dataset import MoleculeDataset
-    from drugforge.models import build_model
-    from drugforge.train.auto import select_model
+    from drugforge.molecules.data.dataset import MoleculeDataset
+    from drugforge.molecules.models import build_model
+    from drugforge.molecules.selection.auto import select_model
 
     smiles = list(train["smiles"])
     y = train["y"].to_numpy(dtype=float)[:, None]
     info: dict[str, Any] = {}
     if name in ("auto", "auto+chem-lm"):
-        from drugforge.train.auto import CHEMLM_NAME, default_pool
+        from drugforge.molecules.selection.auto import CHEMLM_NAME, default_pool
 
         dataset = MoleculeDataset(smiles=smiles, y=y, target_names=["y"], task="regression",
                                   source_rows=np.arange(len(smiles)))
@@ -90,7 +90,7 @@ def drugforge_model(name: str, train: pd.DataFrame, test: pd.DataFrame, seed: in
             params.setdefault("seed", seed)
         model = build_model(spec.name, "regression", **params)
     else:
-        from drugforge.models import model_param_names
+        from drugforge.molecules.models import model_param_names
 
         accepted = model_param_names(name)
         model = build_model(name, "regression", **({"seed": seed} if "seed" in accepted else {}))

@@ -36,8 +36,8 @@ DATASETS = {"esol": "moleculenet/esol", "freesolv": "moleculenet/freesolv",
 
 
 def prepared(name: str) -> Any:
-    from drugforge.data.catalog import load_dataset
-    from drugforge.data.dataset import prepare_dataset
+    from drugforge.molecules.data.catalog import load_dataset
+    from drugforge.molecules.data.dataset import prepare_dataset
 
     table = load_dataset(DATASETS[name], mirror=SHARED_DATA / "moleculenet")
     dataset, _ = prepare_dataset(table, skip_invalid=True)
@@ -45,7 +45,7 @@ def prepared(name: str) -> Any:
 
 
 def split_files(name: str, dataset: Any, seed: int) -> tuple[Any, dict[str, Path]]:
-    from drugforge.data.splits import make_split
+    from drugforge.molecules.data.splits import make_split
 
     split = make_split(dataset, "scaffold", seed=seed)
     split.assert_disjoint(len(dataset.smiles))
@@ -62,16 +62,16 @@ def split_files(name: str, dataset: Any, seed: int) -> tuple[Any, dict[str, Path
 
 
 def score(task: str, y: np.ndarray, pred: np.ndarray, targets: list[str]) -> dict[str, float]:
-    from drugforge.evaluate.metrics import compute_metrics
+    from drugforge.core.evaluation.metrics import compute_metrics
 
     return dict(compute_metrics(task, y, pred, targets).overall)
 
 
 def run_drugforge(name: str, dataset: Any, split: Any, seed: int, model_name: str) -> dict[str, Any]:
-    from drugforge.featurize import clear_cache
-    from drugforge.models import build_model
-    from drugforge.train.auto import select_model
-    from drugforge.workflows.evaluation import evaluate_split
+    from drugforge.molecules.featurize import clear_cache
+    from drugforge.molecules.models import build_model
+    from drugforge.molecules.selection.auto import select_model
+    from drugforge.molecules.evaluation import evaluate_split
 
     path = OUT / f"{name}__{model_name}__s{seed}.json"
     hit = cached(path)

@@ -86,7 +86,7 @@ def read_moses_stats(path: Path) -> dict[str, Any]:
 
 def shipped_reference(name: str, stats: dict[str, Any]) -> Any:
     """A drugforge ``MosesReference`` holding MOSES' shipped statistics."""
-    from drugforge.evaluate.moses import MosesReference
+    from drugforge.molecules.generation.moses import MosesReference
 
     fps = np.packbits(np.asarray(stats["SNN"]["fps"], dtype=np.uint8), axis=1)
     return MosesReference(
@@ -104,8 +104,8 @@ def shipped_reference(name: str, stats: dict[str, Any]) -> Any:
 
 def compare_references(ours: Any, theirs: Any) -> dict[str, Any]:
     """How drugforge's recomputed statistics differ from MOSES' shipped ones."""
-    from drugforge.evaluate.fcd import frechet_distance
-    from drugforge.evaluate.moses import cosine_similarity
+    from drugforge.molecules.generation.fcd import frechet_distance
+    from drugforge.molecules.generation.moses import cosine_similarity
 
     same_rows = np.all(ours.fingerprints == theirs.fingerprints, axis=1)
     out: dict[str, Any] = {
@@ -138,8 +138,8 @@ def draw(train: list[str], seed: int, n: int) -> list[str]:
 
 def describe_seed(seed: int, n: int, n_jobs: int, train: list[str]) -> dict[str, Any]:
     """Phase 1 (no reference needed): describe a seed's samples, keep them in benchmarks/work."""
-    from drugforge.evaluate.moses import describe_samples
-    from drugforge.workflows.progress import Progress
+    from drugforge.molecules.generation.moses import describe_samples
+    from drugforge.core.progress import Progress
 
     path = WORK / f"train_s{seed}_n{n}.npz"
     if path.is_file():
@@ -171,8 +171,8 @@ def describe_seed(seed: int, n: int, n_jobs: int, train: list[str]) -> dict[str,
 
 
 def load_described(path: Path) -> tuple[Any, dict[str, Any]]:
-    from drugforge.chem.moses_features import PROPERTY_NAMES, MosesFeatures
-    from drugforge.evaluate.moses import MosesSamples
+    from drugforge.molecules.chem.moses_features import PROPERTY_NAMES, MosesFeatures
+    from drugforge.molecules.generation.moses import MosesSamples
 
     with np.load(path, allow_pickle=False) as d:
         meta = json.loads(str(d["meta"]))
@@ -192,8 +192,8 @@ def load_described(path: Path) -> tuple[Any, dict[str, Any]]:
 def run_seed(seed: int, n: int, n_jobs: int, refs: dict[str, Any], train: list[str],
              train_set: set[str], with_npz: bool) -> dict[str, Any]:  # fmt: skip
     """Phase 2: score a seed's described samples against drugforge's and MOSES' statistics."""
-    from drugforge.evaluate.moses import score_samples
-    from drugforge.workflows.progress import Progress
+    from drugforge.molecules.generation.moses import score_samples
+    from drugforge.core.progress import Progress
 
     def progress(total: int, label: str) -> Progress:
         return Progress(total, f"s{seed} {label}")
@@ -231,7 +231,7 @@ def run_seed(seed: int, n: int, n_jobs: int, refs: dict[str, Any], train: list[s
 
 def summarize(runs: list[dict[str, Any]], checks: dict[str, Any], args: argparse.Namespace,
               reference_seconds: dict[str, float]) -> dict[str, Any]:  # fmt: skip
-    from drugforge.evaluate.moses import METRIC_NAMES, MOSES_PUBLISHED_TRAIN
+    from drugforge.molecules.generation.moses import METRIC_NAMES, MOSES_PUBLISHED_TRAIN
 
     rows = {}
     for name in METRIC_NAMES:
@@ -276,7 +276,7 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 
 
 def markdown(summary: dict[str, Any]) -> str:
-    from drugforge.evaluate.moses import METRIC_LABELS
+    from drugforge.molecules.generation.moses import METRIC_LABELS
 
     n_seeds = len(summary["seeds"])
     lines = [
@@ -285,7 +285,7 @@ def markdown(summary: dict[str, Any]) -> str:
         (
             f"{summary['n_per_seed']:,} molecules drawn from MOSES' training set per seed "
             f"(seeds {', '.join(map(str, summary['seeds']))}), scored as generated samples by "
-            "`drugforge.evaluate.moses`; reference statistics recomputed by drugforge from the "
+            "`drugforge.molecules.generation.moses`; reference statistics recomputed by drugforge from the "
             "MOSES test sets. Mean ± sd over seeds; the seed column scores the first seed's "
             "samples against drugforge's statistics and against the ones MOSES ships. Seconds: "
             "the metric's own step; the per-molecule work and ChemNet are shared (below)."
@@ -357,8 +357,8 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from drugforge.chem.moses_filters import moses_package_dir
-    from drugforge.evaluate.moses import load_moses_split, load_reference
+    from drugforge.molecules.chem.moses_filters import moses_package_dir
+    from drugforge.molecules.generation.moses import load_moses_split, load_reference
 
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.describe_only:

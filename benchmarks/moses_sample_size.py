@@ -41,7 +41,7 @@ FULL_TRAIN = 1_584_663
 
 def scaffolds_and_fragments(smiles: list[str]) -> tuple[Counter[str], Counter[str]]:
     """Scaffold and BRICS-fragment counts of molecules read as MOSES reads a reference set."""
-    from drugforge.chem.moses_features import brics_fragments, moses_mol, moses_scaffold
+    from drugforge.molecules.chem.moses_features import brics_fragments, moses_mol, moses_scaffold
 
     scaffolds: Counter[str] = Counter()
     fragments: Counter[str] = Counter()
@@ -57,7 +57,7 @@ def scaffolds_and_fragments(smiles: list[str]) -> tuple[Counter[str], Counter[st
 
 
 def full_train_counts(n_jobs: int) -> dict[str, Any]:
-    from drugforge.evaluate.moses import load_moses_split
+    from drugforge.molecules.generation.moses import load_moses_split
 
     path = WORK / "full_train_counts.json"
     hit = cached(path)
@@ -95,8 +95,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=30000)
     parser.add_argument("--n-jobs", type=int, default=2)
     args = parser.parse_args()
-    from drugforge.evaluate.fcd import frechet_distance
-    from drugforge.evaluate.moses import MOSES_PUBLISHED_TRAIN, cosine_similarity, load_reference
+    from drugforge.molecules.generation.fcd import frechet_distance
+    from drugforge.molecules.generation.moses import MOSES_PUBLISHED_TRAIN, cosine_similarity, load_reference
 
     refs = {"Test": load_reference("test"), "TestSF": load_reference("test_scaffolds")}
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -45,7 +45,7 @@ WORK = HERE / "work" / "optimize"
 
 def train_model(name: str, seed: int) -> tuple[Path, dict[str, Any]]:
     """A drugforge svm on the set's training split; cached in benchmarks/work/optimize/."""
-    from drugforge.data.catalog import load_dataset
+    from drugforge.molecules.data.catalog import load_dataset
     from drugforge.workflows.train import TrainConfig, run_train
 
     model_dir = WORK / f"{name}__svm__s{seed}"
@@ -71,7 +71,7 @@ def train_model(name: str, seed: int) -> tuple[Path, dict[str, Any]]:
 def canonical_set(smiles: list[str]) -> set[str]:
     from rdkit import Chem
 
-    from drugforge.chem.mol import parse_smiles
+    from drugforge.molecules.chem.mol import parse_smiles
 
     out = set()
     for s in smiles:
@@ -84,10 +84,10 @@ def canonical_set(smiles: list[str]) -> set[str]:
 def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     import torch
 
-    from drugforge.chem.mol import parse_smiles
-    from drugforge.data.catalog import load_dataset
-    from drugforge.evaluate.moses import load_moses_split
-    from drugforge.evaluate.scoring import DESCRIPTORS, Objective
+    from drugforge.molecules.chem.mol import parse_smiles
+    from drugforge.molecules.data.catalog import load_dataset
+    from drugforge.molecules.generation.moses import load_moses_split
+    from drugforge.molecules.generation.scoring import DESCRIPTORS, Objective
     from drugforge.workflows.generate import sample_strings
     from drugforge.workflows.optimize import (
         OptimizeConfig,

@@ -55,7 +55,7 @@ REFERENCE = "auto"
 # ------------------------------------------------------------------------------------ data
 def moleculeace_small_sets() -> dict[str, int]:
     """MoleculeACE sets (catalog names without the group) with < MAX_TRAIN training molecules."""
-    from drugforge.data.catalog import list_datasets, load_dataset
+    from drugforge.molecules.data.catalog import list_datasets, load_dataset
 
     sizes = {}
     for name in list_datasets("moleculeace"):
@@ -68,11 +68,11 @@ def moleculeace_small_sets() -> dict[str, int]:
 
 def load_split(name: str, seed: int) -> dict[str, Any]:
     """train/val/test SMILES and targets (val None: the model holds out its own), cliff flags."""
-    from drugforge.data.catalog import load_dataset
+    from drugforge.molecules.data.catalog import load_dataset
 
     if name == FREESOLV:
-        from drugforge.data.dataset import prepare_dataset
-        from drugforge.data.splits import make_split
+        from drugforge.molecules.data.dataset import prepare_dataset
+        from drugforge.molecules.data.splits import make_split
 
         table = load_dataset("moleculenet/freesolv", mirror=SHARED_DATA / "moleculenet")
         dataset, _ = prepare_dataset(table, skip_invalid=True)
@@ -102,8 +102,8 @@ def load_split(name: str, seed: int) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- variants
 def pretrained_key(pretrained: str) -> tuple[str, dict[str, Any]]:
     """A cache tag for the pretrained model (name + weights hash) and its architecture."""
-    from drugforge.models.chemlm import SIZES
-    from drugforge.models.stored import WEIGHTS, resolve_generator_dir
+    from drugforge.molecules.models.chemlm import SIZES
+    from drugforge.molecules.models.stored import WEIGHTS, resolve_generator_dir
 
     path = resolve_generator_dir(pretrained, option="--pretrained")
     digest = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()[:12]
@@ -118,7 +118,7 @@ def pretrained_key(pretrained: str) -> tuple[str, dict[str, Any]]:
 
 
 def build(variant: str, arch: dict[str, Any], finetune: str, seed: int, epochs: int | None) -> Any:
-    from drugforge.models.chemlm_predictor import ChemLMPredictor
+    from drugforge.molecules.models.chemlm_predictor import ChemLMPredictor
 
     extra = {} if epochs is None else {"max_epochs": epochs}
     if variant == "pretrained":

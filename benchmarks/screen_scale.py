@@ -204,8 +204,8 @@ def measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any
 
 # ---------------------------------------------------------------------------- jobs
 def _floor_worker(texts: list[str]) -> int:
-    from drugforge.chem.mol import parse_smiles
-    from drugforge.featurize import featurize
+    from drugforge.molecules.chem.mol import parse_smiles
+    from drugforge.molecules.featurize import featurize
 
     mols = [m for m in map(parse_smiles, texts) if m is not None]
     for featurizer in _FLOOR_FEATURIZERS:
@@ -220,8 +220,8 @@ def floor_main(lib: str, model_dir: str, n_jobs: int, chunk_size: int) -> None:
     """Read + parse + fingerprint with the model's own featurizers, nothing else (a child)."""
     import multiprocessing
 
-    from drugforge.artifacts import load_model
-    from drugforge.data.stream import LibraryReader
+    from drugforge.molecules.artifacts import load_model
+    from drugforge.molecules.data.stream import LibraryReader
 
     loaded = load_model(model_dir)
     _FLOOR_FEATURIZERS[:] = list(loaded.model.featurizers_)

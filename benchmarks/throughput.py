@@ -24,8 +24,8 @@ def main() -> None:
     parser.add_argument("--model", default="gbm")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from drugforge.featurize import clear_cache
-    from drugforge.models import build_model
+    from drugforge.molecules.featurize import clear_cache
+    from drugforge.molecules.models import build_model
 
     rows = []
     for name in args.datasets.split(","):

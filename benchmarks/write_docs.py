@@ -107,7 +107,7 @@ beside a third benchmark, on the 2 cores, and wrote the same cache files (e.g. C
 Command: `python benchmarks/moleculenet.py --datasets esol,freesolv --model auto` and
 `python benchmarks/moleculenet.py --datasets tox21 --model gbm`. For each seed one balanced
 Bemis-Murcko split (80/10/10) of the standardized data is written to CSV and given to both tools;
-both are scored by the same metric code (`drugforge.evaluate.metrics`). Mean ± sd over seeds.
+both are scored by the same metric code (`drugforge.core.evaluation.metrics`). Mean ± sd over seeds.
 drugforge's training time includes `auto`'s cross-validation. `auto` chose GBM (LightGBM on
 ECFP counts + RDKit descriptors) on every ESOL and FreeSolv seed.
 """,

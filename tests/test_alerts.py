@@ -7,7 +7,7 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import FilterCatalog
 
-from drugforge.chem.alerts import (
+from drugforge.molecules.chem.alerts import (
     Alert,
     SubstructureScreen,
     alert_matcher,
@@ -15,9 +15,9 @@ from drugforge.chem.alerts import (
     format_alerts,
     rule_columns,
 )
-from drugforge.chem.properties import mol_properties
-from drugforge.data.reference_drugs import source_path
-from drugforge.errors import InputError
+from drugforge.molecules.chem.properties import mol_properties
+from drugforge.molecules.data.reference_drugs import source_path
+from drugforge.core.errors import InputError
 
 RHODANINE = "O=C1C(=Cc2ccccc2)SC(=S)N1"  # 5-benzylidene rhodanine, the classic PAINS
 CYCLOSPORINE = (

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drugforge.artifacts import FORMAT_VERSION, load_model, save_model
-from drugforge.chem import StandardizerConfig
-from drugforge.errors import ArtifactError
-from drugforge.models.ensemble import Ensemble
+from drugforge.molecules.artifacts import FORMAT_VERSION, load_model, save_model
+from drugforge.molecules.chem import StandardizerConfig
+from drugforge.core.errors import ArtifactError
+from drugforge.molecules.models.ensemble import Ensemble
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMILES = ["CCO", "CCCO", "CCCCO", "c1ccccc1", "c1ccccc1O", "CC(=O)O", "CCN", "CCCN", "CCOC",

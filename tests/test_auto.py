@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from drugforge.data.dataset import MoleculeDataset
-from drugforge.train.auto import default_pool, select_model
+from drugforge.molecules.data.dataset import MoleculeDataset
+from drugforge.molecules.selection.auto import default_pool, select_model
 
 
 def _dataset(moleculenet_dir: Path, n: int = 120) -> MoleculeDataset:
@@ -45,7 +45,7 @@ def test_default_pool_drops_exact_gp_on_large_data() -> None:
 
 
 def test_search_tries_defaults_and_keeps_the_best(moleculenet_dir: Path) -> None:
-    from drugforge.train.search import search_hyperparameters
+    from drugforge.molecules.selection.search import search_hyperparameters
 
     data = _dataset(moleculenet_dir, 80)
     result = search_hyperparameters(data, "svm", n_trials=4, k=3, seed=0)

@@ -11,16 +11,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from drugforge.data import catalog
-from drugforge.data.catalog import (
+from drugforge.molecules.data import catalog
+from drugforge.molecules.data.catalog import (
     DatasetInfo,
     dataset_info,
     export_dataset,
     list_datasets,
     load_dataset,
 )
-from drugforge.data.io import read_molecules
-from drugforge.errors import InputError
+from drugforge.molecules.data.io import read_molecules
+from drugforge.core.errors import InputError
 
 SHARED = Path(__file__).parents[1].parent / "shared" / "data"
 MIRROR = SHARED / "moleculenet"

@@ -7,7 +7,7 @@ import math
 import pytest
 from rdkit import Chem
 
-from drugforge.chem import (
+from drugforge.molecules.chem import (
     StandardizerConfig,
     murcko_scaffold,
     parse_smiles,
@@ -15,7 +15,7 @@ from drugforge.chem import (
     standardize_many,
     standardize_smiles,
 )
-from drugforge.errors import InvalidSmilesError
+from drugforge.core.errors import InvalidSmilesError
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 
@@ -181,7 +181,7 @@ def test_murcko_scaffold_invalid_smiles_raises() -> None:
 
 def test_non_ascii_text_is_not_a_molecule() -> None:
     # RDKit alone reads this mis-decoded byte-order mark + ethanol as ethanol
-    from drugforge.chem import parse_smiles, standardize_smiles
+    from drugforge.molecules.chem import parse_smiles, standardize_smiles
 
     assert parse_smiles("\xff\xfeCCO") is None
     assert standardize_smiles("\xff\xfeCCO")[0] is None

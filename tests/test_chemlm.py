@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from drugforge.artifacts import load_generator, save_generator
-from drugforge.chem.mol import parse_smiles
-from drugforge.errors import ArtifactError, InputError
-from drugforge.featurize.tokenizer import SmilesTokenizer
-from drugforge.models.chemlm import (
+from drugforge.molecules.artifacts import load_generator, save_generator
+from drugforge.molecules.chem.mol import parse_smiles
+from drugforge.core.errors import ArtifactError, InputError
+from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
+from drugforge.molecules.models.chemlm import (
     ChemLM,
     ChemLMConfig,
     ChemLMModule,
@@ -22,8 +22,8 @@ from drugforge.models.chemlm import (
     lm_loss,
     pad_batch,
 )
-from drugforge.models.generative import GENERATOR_KINDS, SmilesGenerator, generator_from_state
-from drugforge.train.loop import TrainConfig
+from drugforge.molecules.models.generative import GENERATOR_KINDS, SmilesGenerator, generator_from_state
+from drugforge.core.training.loop import TrainConfig
 
 TINY: dict[str, Any] = {"n_layer": 2, "n_head": 2, "d_model": 32, "max_len": 48, "dropout": 0.0}
 
@@ -190,6 +190,6 @@ def test_saved_generator_refuses_tampering_and_newer_formats(
 
 
 def test_registry_builds_chem_lm() -> None:
-    assert GENERATOR_KINDS["chem-lm"][:2] == ("drugforge.models.chemlm", "ChemLM")
+    assert GENERATOR_KINDS["chem-lm"][:2] == ("drugforge.molecules.models.chemlm", "ChemLM")
     assert ChemLM.kind == "chem-lm"
     assert isinstance(ChemLMModule(ChemLMConfig(10, **TINY)), torch.nn.Module)

@@ -19,15 +19,15 @@ from rdkit.Chem import rdFingerprintGenerator
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from cli_helpers import one_line_error, run
-from drugforge.artifacts import load_model, save_model
-from drugforge.chem import StandardizerConfig, standardize_many
-from drugforge.export import onnx as onnx_export
-from drugforge.export.graph import DOUBLE, GraphBuilder
-from drugforge.export.onnx import ExportError, load_input_specs, make_inputs, to_onnx
-from drugforge.featurize import get_featurizer
-from drugforge.models import build_model
-from drugforge.models.base import TaskType
-from drugforge.models.kernels import tanimoto_kernel
+from drugforge.molecules.artifacts import load_model, save_model
+from drugforge.molecules.chem import StandardizerConfig, standardize_many
+from drugforge.molecules.export import onnx as onnx_export
+from drugforge.molecules.export.graph import DOUBLE, GraphBuilder
+from drugforge.molecules.export.onnx import ExportError, load_input_specs, make_inputs, to_onnx
+from drugforge.molecules.featurize import get_featurizer
+from drugforge.molecules.models import build_model
+from drugforge.molecules.models.base import TaskType
+from drugforge.molecules.models.kernels import tanimoto_kernel
 from drugforge.workflows.export import BUILTIN_CHECK_SMILES, PARITY_TOLERANCE, run_export
 from drugforge.workflows.predict import predict_smiles
 

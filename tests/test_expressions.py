@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drugforge.errors import InputError
-from drugforge.evaluate.expressions import parse_expression
+from drugforge.core.errors import InputError
+from drugforge.core.expressions import parse_expression
 
 ENV = {
     "pKi": np.array([7.0, 8.0, 9.0, 6.0]),

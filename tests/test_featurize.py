@@ -9,8 +9,8 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import Descriptors
 
-from drugforge.errors import InvalidSmilesError
-from drugforge.featurize import (
+from drugforge.core.errors import InvalidSmilesError
+from drugforge.molecules.featurize import (
     ECFP,
     FEATURIZERS,
     Featurizer,
@@ -23,7 +23,7 @@ from drugforge.featurize import (
     list_featurizers,
     scale_descriptors,
 )
-from drugforge.featurize import batch as batch_mod
+from drugforge.molecules.featurize import batch as batch_mod
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 DRUGS = [

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from drugforge.errors import GateFailedError, InputError
-from drugforge.evaluate.gate import (
+from drugforge.core.errors import GateFailedError, InputError
+from drugforge.core.evaluation.gate import (
     GateResult,
     Requirement,
     check_requirements,
@@ -16,7 +16,7 @@ from drugforge.evaluate.gate import (
     parse_requirements,
     validate_requirements,
 )
-from drugforge.evaluate.metrics import MetricsResult, compute_metrics
+from drugforge.core.evaluation.metrics import MetricsResult, compute_metrics
 
 
 def _regression_result(rmse: float = 0.82, r2: float = 0.6) -> MetricsResult:

@@ -13,7 +13,7 @@ from rdkit import Chem
 from safetensors.numpy import load_file
 
 from cli_helpers import one_line_error, run
-from drugforge.chem.mol import parse_smiles
+from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.cli import main
 from drugforge.workflows.generate import check_samples, sample_strings, shipped_generators
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from rdkit import Chem
 
-from drugforge.errors import InvalidSmilesError
-from drugforge.featurize.graph import (
+from drugforge.core.errors import InvalidSmilesError
+from drugforge.molecules.featurize.graph import (
     ATOM_DIM,
     ATOM_FEATURE_SLICES,
     BOND_DIM,

@@ -13,18 +13,18 @@ from safetensors.numpy import load, save
 from sklearn.base import clone
 from sklearn.svm import SVC, SVR
 
-from drugforge.featurize import featurize, featurize_many, get_featurizer
-from drugforge.models.base import ModelState, MolecularPredictor
-from drugforge.models.gbm import GBMModel
-from drugforge.models.gp import TanimotoGP, fit_gp_hyperparameters
-from drugforge.models.kernels import (
+from drugforge.molecules.featurize import featurize, featurize_many, get_featurizer
+from drugforge.molecules.models.base import ModelState, MolecularPredictor
+from drugforge.molecules.models.gbm import GBMModel
+from drugforge.molecules.models.gp import TanimotoGP, fit_gp_hyperparameters
+from drugforge.molecules.models.kernels import (
     TanimotoReference,
     compact_features,
     tanimoto_binary,
     tanimoto_kernel,
     tanimoto_minmax,
 )
-from drugforge.models.svm import TanimotoSVM, fit_platt
+from drugforge.molecules.models.svm import TanimotoSVM, fit_platt
 
 SMILES = [
     "CC(=O)Oc1ccccc1C(=O)O",

@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from drugforge.artifacts import load_generator, save_generator
-from drugforge.errors import InputError, InvalidSmilesError
-from drugforge.models.generative import SmilesGenerator, generator_from_state
-from drugforge.models.latent_gan import (
+from drugforge.molecules.artifacts import load_generator, save_generator
+from drugforge.core.errors import InputError, InvalidSmilesError
+from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
+from drugforge.molecules.models.latent_gan import (
     CriticAlternation,
     LatentGAN,
     LatentGANConfig,
     LatentGANModule,
 )
-from drugforge.models.smiles_vae import SmilesVAE
-from drugforge.train.loop import seed_everything
+from drugforge.molecules.models.smiles_vae import SmilesVAE
+from drugforge.core.training.loop import seed_everything
 from drugforge.workflows.generative_train import TrainLatentGANConfig, run_train_latent_gan
 
 VAE_PARAMS: dict[str, Any] = {

@@ -11,8 +11,8 @@ from scipy import stats
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
-from drugforge.errors import DrugforgeError, InputError
-from drugforge.evaluate.calibration import (
+from drugforge.core.errors import DrugforgeError, InputError
+from drugforge.core.evaluation.calibration import (
     ONE_SIGMA_MASS,
     apply_std_scale,
     calibration_report,
@@ -24,7 +24,7 @@ from drugforge.evaluate.calibration import (
     reliability_curve,
     task_calibration_report,
 )
-from drugforge.evaluate.metrics import (
+from drugforge.core.evaluation.metrics import (
     METRIC_BOUNDS,
     METRIC_DIRECTIONS,
     TASK_METRICS,

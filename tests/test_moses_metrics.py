@@ -15,19 +15,19 @@ import pytest
 import torch
 from rdkit import Chem
 
-from drugforge.chem import moses_features
-from drugforge.chem.moses_features import (
+from drugforge.molecules.chem import moses_features
+from drugforge.molecules.chem.moses_features import (
     brics_fragments,
     describe_molecules,
     moses_fingerprint,
     moses_scaffold,
 )
-from drugforge.chem.moses_filters import moses_filter_smarts, passes_moses_filters
-from drugforge.chem.sascore import load_fragment_scores, sa_score
+from drugforge.molecules.chem.moses_filters import moses_filter_smarts, passes_moses_filters
+from drugforge.molecules.chem.sascore import load_fragment_scores, sa_score
 from drugforge.cli import main
-from drugforge.errors import InputError
-from drugforge.evaluate import moses as moses_mod
-from drugforge.evaluate.fcd import (
+from drugforge.core.errors import InputError
+from drugforge.molecules.generation import moses as moses_mod
+from drugforge.molecules.generation.fcd import (
     CHEMNET_VOCAB,
     chemnet_activations,
     chemnet_statistics,
@@ -35,7 +35,7 @@ from drugforge.evaluate.fcd import (
     frechet_distance,
     load_chemnet,
 )
-from drugforge.evaluate.moses import (
+from drugforge.molecules.generation.moses import (
     compute_reference,
     cosine_similarity,
     evaluate_moses,

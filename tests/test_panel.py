@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from rdkit import Chem
 
-from drugforge.artifacts import load_model, save_model
-from drugforge.errors import ArtifactError, InputError
-from drugforge.workflows.panel import (
+from drugforge.molecules.artifacts import load_model, save_model
+from drugforge.core.errors import ArtifactError, InputError
+from drugforge.molecules.panel import (
     PANEL_DIR,
     Panel,
     ad_bits,
@@ -179,7 +179,7 @@ def test_round_trip_and_tamper_detection(panel: Panel, tmp_path: Path) -> None:
 
 def test_ad_counts_equal_ad_bits(panel: Panel) -> None:
     # the panel derives the AD bits from the models' count ECFP4: same bits as the AD fingerprint
-    from drugforge.featurize import get_featurizer
+    from drugforge.molecules.featurize import get_featurizer
 
     f = get_featurizer("ecfp", radius=2, size=2048, counts=True)
     smiles = ["CC(=O)Oc1ccccc1C(=O)O", "CCN(CC)CC", "O=C1NC(=O)c2ccccc21"]
@@ -189,7 +189,7 @@ def test_ad_counts_equal_ad_bits(panel: Panel) -> None:
 
 def test_rdkit2d_named_subset() -> None:
     # the panel's cheap descriptors: a subset in the given order, same values as the full list
-    from drugforge.featurize import get_featurizer
+    from drugforge.molecules.featurize import get_featurizer
 
     sub = get_featurizer("rdkit2d", names=["TPSA", "MolWt"])
     full = get_featurizer("rdkit2d")
@@ -210,7 +210,7 @@ def test_gbm_sparse_features_equal_dense() -> None:
     if not (PANEL_DIR / "esol").is_dir():
         pytest.skip("no panel models shipped")
     model = load_model(PANEL_DIR / "esol" / "model").model
-    from drugforge.featurize import featurize_many
+    from drugforge.molecules.featurize import featurize_many
 
     X = featurize_many(model.featurizers_, ["CCO", "c1ccccc1N", "CCCCCCCCCl"])
     dense = model.predict_from_features(X)

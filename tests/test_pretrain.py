@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from drugforge.data.corpus import (
+from drugforge.molecules.data.corpus import (
     EXTRA_TOKENS,
     CorpusFile,
     SmilesStream,
@@ -28,11 +28,11 @@ from drugforge.data.corpus import (
     moses_file,
     scan_corpus,
 )
-from drugforge.errors import ArtifactError, DrugforgeError, InputError
-from drugforge.featurize.tokenizer import SmilesTokenizer
-from drugforge.models.chemlm import ChemLM, ChemLMConfig
-from drugforge.train.checkpoint import latest_checkpoint, read_checkpoint
-from drugforge.train.loop import (
+from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
+from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
+from drugforge.molecules.models.chemlm import ChemLM, ChemLMConfig
+from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
+from drugforge.core.training.loop import (
     TensorData,
     TrainConfig,
     TrainHooks,

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drugforge.errors import InputError
-from drugforge.evaluate.calibration import calibration_report
-from drugforge.evaluate.gate import check_requirements
-from drugforge.evaluate.metrics import MetricsResult, compute_metrics
-from drugforge.evaluate.report import MAX_PLOT_TASKS, write_report
+from drugforge.core.errors import InputError
+from drugforge.core.evaluation.calibration import calibration_report
+from drugforge.core.evaluation.gate import check_requirements
+from drugforge.core.evaluation.metrics import MetricsResult, compute_metrics
+from drugforge.core.evaluation.report import MAX_PLOT_TASKS, write_report
 
 _IMG = re.compile(r'<figure id="fig-(\w+)"><img alt="[^"]*" src="data:image/png;base64,([^"]+)"')
 

@@ -13,12 +13,12 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from drugforge.artifacts import load_generator, save_generator
-from drugforge.chem import parse_smiles
-from drugforge.errors import InputError, InvalidSmilesError
-from drugforge.featurize.tokenizer import SmilesTokenizer
-from drugforge.models.generative import SmilesGenerator, generator_from_state
-from drugforge.models.smiles_vae import (
+from drugforge.molecules.artifacts import load_generator, save_generator
+from drugforge.molecules.chem import parse_smiles
+from drugforge.core.errors import InputError, InvalidSmilesError
+from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
+from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
+from drugforge.molecules.models.smiles_vae import (
     KLAnnealing,
     SmilesVAE,
     SmilesVAEConfig,
@@ -26,7 +26,7 @@ from drugforge.models.smiles_vae import (
     TokenData,
     vae_loss_terms,
 )
-from drugforge.train.loop import TrainConfig, TrainHooks, TrainingInterrupted
+from drugforge.core.training.loop import TrainConfig, TrainHooks, TrainingInterrupted
 from drugforge.workflows.generate import GenerateConfig, run_generate
 from drugforge.workflows.generative_train import TrainVAEConfig, run_train_vae
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from rdkit import Chem
 
-from drugforge.errors import ArtifactError
-from drugforge.featurize.tokenizer import (
+from drugforge.core.errors import ArtifactError
+from drugforge.molecules.featurize.tokenizer import (
     SPECIAL_TOKENS,
     UNK,
     SmilesTokenizer,

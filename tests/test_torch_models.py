@@ -13,11 +13,11 @@ import torch
 from rdkit import Chem
 from sklearn.base import clone
 
-from drugforge.errors import InvalidSmilesError
-from drugforge.featurize.graph import batch_graphs, mols_to_graphs
-from drugforge.models.base import ModelState, MolecularPredictor
-from drugforge.models.mlp import FingerprintMLP
-from drugforge.models.mpnn import DMPNN, MPNN, MPNNConfig, build_mpnn
+from drugforge.core.errors import InvalidSmilesError
+from drugforge.molecules.featurize.graph import batch_graphs, mols_to_graphs
+from drugforge.molecules.models.base import ModelState, MolecularPredictor
+from drugforge.molecules.models.mlp import FingerprintMLP
+from drugforge.molecules.models.mpnn import DMPNN, MPNN, MPNNConfig, build_mpnn
 
 MOLECULENET = Path(__file__).resolve().parents[2] / "shared" / "data" / "moleculenet"
 needs_data = pytest.mark.skipif(

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from drugforge.errors import DrugforgeError
-from drugforge.train.loop import (
+from drugforge.core.errors import DrugforgeError
+from drugforge.core.training.loop import (
     ColumnScaler,
     ListData,
     TensorData,

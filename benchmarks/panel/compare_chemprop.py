@@ -37,7 +37,7 @@ def drugforge_run(group: Group, seed: int) -> Path:
 
 
 def per_task(task: str, y: np.ndarray, pred: np.ndarray, targets: list[str]) -> dict[str, float]:
-    from drugforge.evaluate.metrics import compute_metrics
+    from drugforge.core.evaluation.metrics import compute_metrics
 
     key = "rmse" if task == "regression" else "roc_auc"
     res = compute_metrics(task, y, pred, targets)
@@ -70,7 +70,7 @@ def main() -> None:
                 raise SystemExit(f"{group.name} seed {seed}: drugforge train's split differs "
                                  "from the benchmark split; refusing to compare")  # fmt: skip
             y = test[dataset.target_names].to_numpy(dtype=float)
-            from drugforge.artifacts import load_model
+            from drugforge.molecules.artifacts import load_model
 
             loaded = load_model(model_dir)
             df_pred = loaded.model.predict(test["smiles"].tolist())

@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
-    from drugforge.workflows.panel import Panel
+    from drugforge.molecules.panel import Panel
 
     smiles = pd.read_csv(moses_test())["SMILES"].tolist()[: args.n]
     load0 = os.getloadavg()

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from drugforge.data.corpus import file_sha256
+from drugforge.molecules.data.corpus import file_sha256
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from panel_spec import (
@@ -67,10 +67,10 @@ def train_group(group: Group, seed: int = SEED) -> tuple[Path, list[str], float]
 
 def test_errors(group: Group, model_dir: Path) -> dict[str, Any]:
     """Per test molecule: nearest-training-neighbour similarity and per-endpoint errors."""
-    from drugforge.artifacts import load_model
-    from drugforge.data.catalog import load_dataset
-    from drugforge.data.dataset import prepare_dataset
-    from drugforge.workflows.panel import ad_bits, max_similarity, pack_bits
+    from drugforge.molecules.artifacts import load_model
+    from drugforge.molecules.data.catalog import load_dataset
+    from drugforge.molecules.data.dataset import prepare_dataset
+    from drugforge.molecules.panel import ad_bits, max_similarity, pack_bits
 
     loaded = load_model(model_dir)
     split = json.loads((model_dir / "split.json").read_text())
@@ -148,7 +148,7 @@ def model_card(group: Group, info: dict[str, Any], ad: dict[str, Any]) -> str:
         f"# drugforge profile panel: `{group.name}`", "",
         (f"LightGBM (drugforge `gbm`) predicting {len(group.endpoints)} endpoint(s) of "
         f"MoleculeNet `{group.dataset}` for `drugforge profile`. Loaded by "
-        "`drugforge.workflows.panel.Panel.load()`."), "",
+        "`drugforge.molecules.panel.Panel.load()`."), "",
         "## Endpoints", "",
         "| column | target in the data | units | description |", "|---|---|---|---|",
     ]
@@ -250,7 +250,7 @@ def _quote(arg: str) -> str:
 
 
 def collect(group: Group, model_dir: Path, command: list[str], seconds: float) -> dict[str, Any]:
-    from drugforge.artifacts import load_model
+    from drugforge.molecules.artifacts import load_model
 
     loaded = load_model(model_dir)
     split = json.loads((model_dir / "split.json").read_text())

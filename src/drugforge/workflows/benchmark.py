@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from drugforge.errors import InputError
-from drugforge.evaluate.moses import (
+from drugforge.core.errors import InputError
+from drugforge.molecules.generation.moses import (
     METRIC_LABELS,
     MOSES_PUBLISHED_TRAIN,
     MosesReference,
@@ -29,7 +29,7 @@ from drugforge.evaluate.moses import (
     evaluate_moses,
 )
 from drugforge.workflows.common import make_logger
-from drugforge.workflows.progress import Progress
+from drugforge.core.progress import Progress
 
 __all__ = [
     "MosesBenchmarkReport",
@@ -263,7 +263,7 @@ def run_moses_benchmark(
 
     ``test``, ``test_scaffolds`` and ``train`` replace MOSES' own sets by SMILES files (custom
     benchmarks, or tiny ones for tests); by default MOSES' sets are used, with the reference
-    statistics cached (:func:`drugforge.evaluate.moses.reference_cache_dir`).
+    statistics cached (:func:`drugforge.molecules.generation.moses.reference_cache_dir`).
     """
     if (samples is None) == (model is None):
         raise InputError("give exactly one of --samples FILE or --model NAME")

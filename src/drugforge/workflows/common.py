@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drugforge.data.catalog import dataset_info, load_dataset
-from drugforge.data.io import MolTable, read_molecules
-from drugforge.errors import InputError
+from drugforge.molecules.data.catalog import dataset_info, load_dataset
+from drugforge.molecules.data.io import MolTable, read_molecules
+from drugforge.core.errors import InputError
 
 Logger = Callable[[str], None]
 

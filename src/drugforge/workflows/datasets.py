@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drugforge.data.catalog import dataset_info, export_dataset, list_datasets
+from drugforge.molecules.data.catalog import dataset_info, export_dataset, list_datasets
 
 
 def format_list() -> str:

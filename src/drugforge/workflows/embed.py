@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from drugforge.chem import StandardizerConfig, standardize_many
-from drugforge.data.io import read_molecules, write_table
-from drugforge.errors import InputError
+from drugforge.molecules.chem import StandardizerConfig, standardize_many
+from drugforge.molecules.data.io import read_molecules, write_table
+from drugforge.core.errors import InputError
 from drugforge.workflows.common import check_output_path, make_logger
 from drugforge.workflows.generate import DEFAULT_GENERATOR, load_named_generator
-from drugforge.workflows.progress import Progress
+from drugforge.core.progress import Progress
 
 __all__ = ["EmbedConfig", "EmbedResult", "embed_smiles", "run_embed"]
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from drugforge.artifacts import load_model
-from drugforge.chem import StandardizerConfig
-from drugforge.data.dataset import prepare_dataset
-from drugforge.errors import InputError
-from drugforge.evaluate.calibration import task_calibration_report
-from drugforge.evaluate.report import write_report
+from drugforge.molecules.artifacts import load_model
+from drugforge.molecules.chem import StandardizerConfig
+from drugforge.molecules.data.dataset import prepare_dataset
+from drugforge.core.errors import InputError
+from drugforge.core.evaluation.calibration import task_calibration_report
+from drugforge.core.evaluation.report import write_report
 from drugforge.workflows.common import make_logger, read_input
-from drugforge.workflows.evaluation import apply_uncertainty, score
+from drugforge.molecules.evaluation import apply_uncertainty, score
 
 
 @dataclass

@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 
 import drugforge
-from drugforge.artifacts import LoadedModel, load_model
-from drugforge.chem import StandardizerConfig, standardize_many
-from drugforge.data.io import read_molecules
-from drugforge.errors import InputError
-from drugforge.export import EXPORT_FORMATS
-from drugforge.export.onnx import (
+from drugforge.molecules.artifacts import LoadedModel, load_model
+from drugforge.molecules.chem import StandardizerConfig, standardize_many
+from drugforge.molecules.data.io import read_molecules
+from drugforge.core.errors import InputError
+from drugforge.molecules.export import EXPORT_FORMATS
+from drugforge.molecules.export.onnx import (
     DEFAULT_OPSET,
     ExportError,
     OnnxExport,

@@ -1,6 +1,6 @@
 """``drugforge generate``: sample molecules from a generator and check every string.
 
-Any generator kind of :data:`drugforge.models.generative.GENERATOR_KINDS` works. ``--model`` is a
+Any generator kind of :data:`drugforge.molecules.models.generative.GENERATOR_KINDS` works. ``--model`` is a
 saved generator directory or the name of one shipped with drugforge
 (``drugforge/resources/generators/<NAME>/``; default ``chem-lm``).
 
@@ -36,15 +36,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rdkit import Chem, rdBase
 
-from drugforge.artifacts import LoadedGenerator, load_generator
-from drugforge.chem.mol import parse_smiles
-from drugforge.data.corpus import corpus_file, file_sha256, moses_file, read_smiles_set
-from drugforge.data.io import write_table
-from drugforge.errors import InputError, InvalidSmilesError
-from drugforge.models import stored
-from drugforge.models.generative import SmilesGenerator
+from drugforge.molecules.artifacts import LoadedGenerator, load_generator
+from drugforge.molecules.chem.mol import parse_smiles
+from drugforge.molecules.data.corpus import corpus_file, file_sha256, moses_file, read_smiles_set
+from drugforge.molecules.data.io import write_table
+from drugforge.core.errors import InputError, InvalidSmilesError
+from drugforge.molecules.models import stored
+from drugforge.molecules.models.generative import SmilesGenerator
 from drugforge.workflows.common import Logger, check_output_path, make_logger
-from drugforge.workflows.progress import Progress
+from drugforge.core.progress import Progress
 
 __all__ = [
     "DEFAULT_GENERATOR",
@@ -264,8 +264,8 @@ def novelty_reference(loaded: LoadedGenerator, log: Logger) -> set[str] | None:
 
 def _decode_latent(loaded: LoadedGenerator, config: GenerateConfig) -> list[str]:
     """``--interpolate`` / ``--near``: decodings from chosen points of a VAE's latent space."""
-    from drugforge.models.latent_gan import LatentGAN
-    from drugforge.models.smiles_vae import SmilesVAE
+    from drugforge.molecules.models.latent_gan import LatentGAN
+    from drugforge.molecules.models.smiles_vae import SmilesVAE
 
     generator = loaded.generator
     vae = generator.vae_ if isinstance(generator, LatentGAN) else generator

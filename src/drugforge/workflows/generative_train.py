@@ -1,11 +1,11 @@
 """Train the latent-space generators: the SMILES VAE, then a latent GAN on top of it.
 
 ``run_train_vae`` reads the molecules (MOSES ``train`` by default, or a user file read with
-:func:`~drugforge.data.io.read_molecules`), optionally a seeded subset of them, fits a
-:class:`~drugforge.models.smiles_vae.SmilesVAE` within an epoch or step budget and a time budget,
-and saves it with :func:`~drugforge.artifacts.save_generator`. ``run_train_latent_gan`` loads a
+:func:`~drugforge.molecules.data.io.read_molecules`), optionally a seeded subset of them, fits a
+:class:`~drugforge.molecules.models.smiles_vae.SmilesVAE` within an epoch or step budget and a time budget,
+and saves it with :func:`~drugforge.molecules.artifacts.save_generator`. ``run_train_latent_gan`` loads a
 saved VAE, encodes the molecules with it and fits a
-:class:`~drugforge.models.latent_gan.LatentGAN`, which is saved self-contained (the VAE inside).
+:class:`~drugforge.molecules.models.latent_gan.LatentGAN`, which is saved self-contained (the VAE inside).
 
 Invalid SMILES (and SMILES longer than the VAE's ``max_length`` tokens) are skipped and counted;
 the first few are named by file line in the log and in ``metrics.json``. Training checkpoints go
@@ -30,13 +30,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rdkit import Chem
 
-from drugforge.artifacts import library_versions, load_generator, save_generator
-from drugforge.chem import parse_smiles
-from drugforge.data.corpus import file_sha256, moses_file
-from drugforge.data.io import read_molecules
-from drugforge.errors import InputError
-from drugforge.models.latent_gan import LatentGAN
-from drugforge.models.smiles_vae import SmilesVAE
+from drugforge.molecules.artifacts import library_versions, load_generator, save_generator
+from drugforge.molecules.chem import parse_smiles
+from drugforge.molecules.data.corpus import file_sha256, moses_file
+from drugforge.molecules.data.io import read_molecules
+from drugforge.core.errors import InputError
+from drugforge.molecules.models.latent_gan import LatentGAN
+from drugforge.molecules.models.smiles_vae import SmilesVAE
 from drugforge.workflows.common import Logger, hardware_summary, make_logger
 
 __all__ = [

@@ -1,9 +1,9 @@
 """``drugforge optimize``: steer a chemical language model toward an objective.
 
-The objective (:mod:`drugforge.evaluate.scoring`) combines saved drugforge models and built-in
+The objective (:mod:`drugforge.molecules.generation.scoring`) combines saved drugforge models and built-in
 scores (QED, synthetic accessibility, similarity, substructures) with hard constraints; the
 prior (a pretrained ``chem-lm`` generator) is fine-tuned toward it by reinforcement learning with
-a scaffold diversity filter and experience replay (:mod:`drugforge.train.rl`), through the one
+a scaffold diversity filter and experience replay (:mod:`drugforge.molecules.generation.rl`), through the one
 training loop, so the run has checkpoints, a time budget and exact resume.
 
 Output (CSV or Parquet, by extension): the ``top`` best distinct valid molecules sampled during
@@ -37,23 +37,23 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from drugforge.artifacts import save_generator, write_json
-from drugforge.chem.mol import parse_smiles
-from drugforge.chem.moses_features import moses_fingerprint
-from drugforge.chem.scaffold import murcko_scaffold
-from drugforge.data.corpus import corpus_file, read_smiles_set
-from drugforge.data.io import write_table
-from drugforge.errors import InputError
-from drugforge.evaluate.moses import internal_diversities
-from drugforge.evaluate.scoring import (
+from drugforge.molecules.artifacts import save_generator, write_json
+from drugforge.molecules.chem.mol import parse_smiles
+from drugforge.molecules.chem.moses_features import moses_fingerprint
+from drugforge.molecules.chem.scaffold import murcko_scaffold
+from drugforge.molecules.data.corpus import corpus_file, read_smiles_set
+from drugforge.molecules.data.io import write_table
+from drugforge.core.errors import InputError
+from drugforge.molecules.generation.moses import internal_diversities
+from drugforge.molecules.generation.scoring import (
     Objective,
     ObjectiveConfig,
     load_objective_file,
     parse_constraint,
     parse_score_spec,
 )
-from drugforge.models.chemlm import ChemLM
-from drugforge.train.rl import AgentBatches, RLConfig, reinforce
+from drugforge.molecules.models.chemlm import ChemLM
+from drugforge.molecules.generation.rl import AgentBatches, RLConfig, reinforce
 from drugforge.workflows.common import Logger, check_output_path, make_logger
 from drugforge.workflows.generate import load_named_generator, novelty_reference
 
@@ -209,7 +209,7 @@ def run_optimize(config: OptimizeConfig) -> OptimizeResult:
     """Run the reinforcement learning as configured, write the top molecules, return a summary.
 
     Bad input (missing model or prior, invalid SMARTS, output exists) raises a
-    :class:`~drugforge.errors.DrugforgeError` before any training.
+    :class:`~drugforge.core.errors.DrugforgeError` before any training.
     """
     log = make_logger(config.quiet)
     out = check_output_path(config.out, config.force or config.resume)
@@ -308,7 +308,7 @@ def objective_from_options(
     aggregate: Literal["geometric", "arithmetic"] | None = None,
 ) -> ObjectiveConfig:
     """The objective of a command line: ``--objective FILE`` plus the components, constraints
-    and patterns given as flags (see :func:`~drugforge.evaluate.scoring.parse_score_spec`)."""
+    and patterns given as flags (see :func:`~drugforge.molecules.generation.scoring.parse_score_spec`)."""
     base = load_objective_file(file) if file else None
     components = list(base.components) if base else []
     components += [parse_score_spec(s) for s in scores or []]

@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
-from drugforge.artifacts import LoadedModel, load_model
-from drugforge.chem import StandardizerConfig, standardize_many
-from drugforge.chem.mol import changed_by_standardizer, standardize_smiles
-from drugforge.data.io import read_molecules, write_table
-from drugforge.errors import DrugforgeError, InputError
-from drugforge.featurize.batch import feature_cache_disabled
+from drugforge.molecules.artifacts import LoadedModel, load_model
+from drugforge.molecules.chem import StandardizerConfig, standardize_many
+from drugforge.molecules.chem.mol import changed_by_standardizer, standardize_smiles
+from drugforge.molecules.data.io import read_molecules, write_table
+from drugforge.core.errors import DrugforgeError, InputError
+from drugforge.molecules.featurize.batch import feature_cache_disabled
 from drugforge.workflows.common import check_output_path, make_logger
-from drugforge.workflows.evaluation import apply_uncertainty
-from drugforge.workflows.progress import Progress
+from drugforge.molecules.evaluation import apply_uncertainty
+from drugforge.core.progress import Progress
 
 
 @dataclass

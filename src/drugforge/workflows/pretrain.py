@@ -7,12 +7,12 @@ One run writes a generator directory::
       model_card.md        data, command, seed, tokens seen, wall time, hardware, val loss
       checkpoints/
         run.json           resolved config, corpus files (sha256), vocabulary, validation set
-        step-000002000/    resumable training state (see drugforge.train.checkpoint)
+        step-000002000/    resumable training state (see drugforge.core.training.checkpoint)
 
-The corpus is streamed (:class:`~drugforge.data.corpus.SmilesStream`), never loaded whole. The
-vocabulary is every corpus token plus :data:`~drugforge.data.corpus.EXTRA_TOKENS`. Validation
+The corpus is streamed (:class:`~drugforge.molecules.data.corpus.SmilesStream`), never loaded whole. The
+vocabulary is every corpus token plus :data:`~drugforge.molecules.data.corpus.EXTRA_TOKENS`. Validation
 molecules are a seeded sample of MOSES' test set (``--moses``) or a hash hold-out of the data
-files (never trained on). Training runs through :func:`drugforge.train.loop.fit_torch` in step
+files (never trained on). Training runs through :func:`drugforge.core.training.loop.fit_torch` in step
 mode: checkpoints every ``checkpoint_every`` steps, on Ctrl-C/SIGTERM and when the time budget
 ends; ``--resume`` continues exactly where the last checkpoint left off, with the saved
 settings (only the device, the time budget and ``--quiet`` may change between sessions).
@@ -33,8 +33,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from drugforge.artifacts import library_versions, save_generator, write_json
-from drugforge.data.corpus import (
+from drugforge.molecules.artifacts import library_versions, save_generator, write_json
+from drugforge.molecules.data.corpus import (
     EXTRA_TOKENS,
     CorpusFile,
     CorpusStats,
@@ -48,14 +48,14 @@ from drugforge.data.corpus import (
     scan_corpus,
     screen_smiles,
 )
-from drugforge.errors import InputError
-from drugforge.featurize.tokenizer import SmilesTokenizer
-from drugforge.models.chemlm import ChemLM, ChemLMConfig
-from drugforge.models.stored import resolve_generator_dir
-from drugforge.train.checkpoint import latest_checkpoint, read_checkpoint
-from drugforge.train.loop import TrainConfig, TrainResult, resolve_device
+from drugforge.core.errors import InputError
+from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
+from drugforge.molecules.models.chemlm import ChemLM, ChemLMConfig
+from drugforge.molecules.models.stored import resolve_generator_dir
+from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
+from drugforge.core.training.loop import TrainConfig, TrainResult, resolve_device
 from drugforge.workflows.common import Logger, hardware_summary, make_logger
-from drugforge.workflows.progress import Progress
+from drugforge.core.progress import Progress
 
 __all__ = ["PretrainConfig", "PretrainResult", "pretrain_command", "run_pretrain"]
 
@@ -227,7 +227,7 @@ def _init_model(config: PretrainConfig) -> tuple[ChemLM, dict[str, Any]]:
     """The saved chem-lm that ``--init`` names (verified like any generator), and its record:
     name, weights checksum, architecture and the training it already had."""
     assert config.init is not None
-    from drugforge.artifacts import load_generator
+    from drugforge.molecules.artifacts import load_generator
 
     path = resolve_generator_dir(config.init, option="--init")
     loaded = load_generator(path)
@@ -343,7 +343,7 @@ def _load_run(config: PretrainConfig) -> dict[str, Any]:
 def run_pretrain(config: PretrainConfig) -> PretrainResult:
     """Pretrain (or resume pretraining) as configured; raises DrugforgeError on bad input.
 
-    Ctrl-C/SIGTERM raise :class:`~drugforge.train.loop.TrainingInterrupted` after writing a
+    Ctrl-C/SIGTERM raise :class:`~drugforge.core.training.loop.TrainingInterrupted` after writing a
     checkpoint; a time budget that runs out saves the model trained so far (resumable).
     """
     log = make_logger(config.quiet)

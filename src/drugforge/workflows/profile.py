@@ -2,15 +2,15 @@
 
 One output row per input row, in input order, with the input's columns and:
 
-* the physicochemical values of :mod:`drugforge.chem.properties` (``mw`` .. ``sa_score``);
-* the rules of :mod:`drugforge.chem.alerts`: ``lipinski_violations``, ``lipinski``, ``veber``,
+* the physicochemical values of :mod:`drugforge.molecules.chem.properties` (``mw`` .. ``sa_score``);
+* the rules of :mod:`drugforge.molecules.chem.alerts`: ``lipinski_violations``, ``lipinski``, ``veber``,
   ``leadlike`` (booleans), then per alert family a boolean (``PAINS``, ``Brenk``, ``NIH``) and a
   count (``n_PAINS`` ...), and ``alerts``: every hit as ``FAMILY:name [atoms i,j,...]`` joined
   by ``"; "`` (0-based atom indices);
 * the predicted endpoints of the shipped prediction panel when it is installed
   (``<name>``, ``<name>_std``, ``<name>_ad_similarity``, ``<name>_in_domain``);
 * ``<column>_pctl_drugs``: the percentile (0-100) of each value among approved drugs
-  (:mod:`drugforge.data.reference_drugs`);
+  (:mod:`drugforge.molecules.data.reference_drugs`);
 * ``error``: empty for a profiled row, else why not (empty or invalid SMILES, a molecule above
   the heavy-atom limit, an RDKit failure). Such rows keep NaN/empty values; nothing is dropped.
 
@@ -39,7 +39,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from rdkit import Chem
 
-from drugforge.chem.alerts import (
+from drugforge.molecules.chem.alerts import (
     ALERT_FAMILIES,
     RULE_COLUMNS,
     SubstructureScreen,
@@ -48,19 +48,19 @@ from drugforge.chem.alerts import (
     format_alerts,
     rule_columns,
 )
-from drugforge.chem.mol import (
+from drugforge.molecules.chem.mol import (
     changed_by_standardizer,
     parse_smiles,
     smiles_problem,
     standardize_smiles,
 )
-from drugforge.chem.properties import PROPERTY_COLUMNS, properties_many, qed_queries
-from drugforge.data.io import read_molecules, write_table
-from drugforge.data.reference_drugs import load_reference
-from drugforge.errors import DrugforgeError, InputError
+from drugforge.molecules.chem.properties import PROPERTY_COLUMNS, properties_many, qed_queries
+from drugforge.molecules.data.io import read_molecules, write_table
+from drugforge.molecules.data.reference_drugs import load_reference
+from drugforge.core.errors import DrugforgeError, InputError
 from drugforge.workflows.common import Logger, check_output_path, make_logger
-from drugforge.workflows.panel import Panel, list_panel
-from drugforge.workflows.progress import Progress
+from drugforge.molecules.panel import Panel, list_panel
+from drugforge.core.progress import Progress
 
 __all__ = [
     "DEFAULT_MAX_HEAVY_ATOMS",

@@ -1,7 +1,7 @@
 """``drugforge screen``: score a compound library of any size with saved models, filter, rank.
 
-The library is streamed in chunks (:class:`~drugforge.data.stream.LibraryReader`); each chunk
-is parsed, predicted, profiled and filtered in a worker (:mod:`drugforge.workflows.engines`:
+The library is streamed in chunks (:class:`~drugforge.molecules.data.stream.LibraryReader`); each chunk
+is parsed, predicted, profiled and filtered in a worker (:mod:`drugforge.core.engine`:
 local processes or Ray) and committed **in order** as one Parquet part in the work directory
 ``OUT.parts/``. Memory is bounded by the chunk size times the chunks in flight, not by the
 library. A part is written to a temporary name and renamed, so after a kill at any moment the
@@ -50,14 +50,14 @@ from rdkit import Chem, DataStructs, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
 from drugforge import __version__
-from drugforge.chem.mol import parse_smiles, smiles_problem
-from drugforge.data.stream import LibraryChunk, LibraryReader
-from drugforge.errors import DrugforgeError, InputError
-from drugforge.evaluate.expressions import Expression, parse_expression
+from drugforge.molecules.chem.mol import parse_smiles, smiles_problem
+from drugforge.molecules.data.stream import LibraryChunk, LibraryReader
+from drugforge.core.errors import DrugforgeError, InputError
+from drugforge.core.expressions import Expression, parse_expression
 from drugforge.workflows.common import OUTPUT_SUFFIXES, make_logger
-from drugforge.workflows.engines import make_engine
+from drugforge.core.engine import make_engine
 from drugforge.workflows.profile import Profiler
-from drugforge.workflows.progress import Progress
+from drugforge.core.progress import Progress
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ScreenConfig", "ScreenSummary", "run_screen"]
 
@@ -158,7 +158,7 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class ScreenTask:
-    """The picklable recipe of a screen worker (see :mod:`drugforge.workflows.engines`)."""
+    """The picklable recipe of a screen worker (see :mod:`drugforge.core.engine`)."""
 
     key: str
     models: tuple[ModelSpec, ...]
@@ -209,7 +209,7 @@ class ScreenWorker:
     """Turns a :class:`LibraryChunk` into its result table (statuses before de-duplication)."""
 
     def __init__(self, task: ScreenTask) -> None:
-        from drugforge.artifacts import load_model
+        from drugforge.molecules.artifacts import load_model
 
         self.task = task
         self.models = [(spec, load_model(spec.path)) for spec in task.models]
@@ -355,7 +355,7 @@ def _values(expression: Expression, env: dict[str, np.ndarray], i: int) -> str:
 
 # --------------------------------------------------------------------------- preparation
 def _model_specs(models: Sequence[str]) -> tuple[ModelSpec, ...]:
-    from drugforge.artifacts import load_model
+    from drugforge.molecules.artifacts import load_model
 
     specs = []
     loaded = []

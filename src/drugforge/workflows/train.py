@@ -16,17 +16,17 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from drugforge.artifacts import save_model, write_json
-from drugforge.chem import StandardizerConfig
-from drugforge.data.dataset import MoleculeDataset, PrepReport, prepare_dataset
-from drugforge.data.splits import Split, make_split
-from drugforge.errors import GateFailedError, InputError
-from drugforge.evaluate.gate import check_requirements, parse_requirements, validate_requirements
-from drugforge.models import MODEL_CHOICES, build_model, get_model_class, model_param_names
-from drugforge.models.base import MolecularPredictor
-from drugforge.train.auto import DEFAULT_POOL, AutoResult, ModelSpec, select_model
+from drugforge.molecules.artifacts import save_model, write_json
+from drugforge.molecules.chem import StandardizerConfig
+from drugforge.molecules.data.dataset import MoleculeDataset, PrepReport, prepare_dataset
+from drugforge.molecules.data.splits import Split, make_split
+from drugforge.core.errors import GateFailedError, InputError
+from drugforge.core.evaluation.gate import check_requirements, parse_requirements, validate_requirements
+from drugforge.molecules.models import MODEL_CHOICES, build_model, get_model_class, model_param_names
+from drugforge.molecules.models.base import MolecularPredictor
+from drugforge.molecules.selection.auto import DEFAULT_POOL, AutoResult, ModelSpec, select_model
 from drugforge.workflows.common import Logger, make_logger, read_input
-from drugforge.workflows.evaluation import Evaluation, evaluate_split
+from drugforge.molecules.evaluation import Evaluation, evaluate_split
 
 SplitName = str  # random | scaffold | cluster | column:NAME
 
@@ -156,13 +156,13 @@ def _resolve(
         log(f"auto: chose {auto.best.describe()}")
         return auto.best, auto
     if choice == "strong":
-        from drugforge.train.auto import default_pool
+        from drugforge.molecules.selection.auto import default_pool
 
         chosen_pool = pool or default_pool(task, len(train.smiles))  # type: ignore[arg-type]
         return _strong_spec(task, chosen_pool, config.seed), None
     spec = ModelSpec(choice, dict(config.model_params.get(choice, {})))
     if config.search > 0 and choice != "ensemble":
-        from drugforge.train.search import search_hyperparameters
+        from drugforge.molecules.selection.search import search_hyperparameters
 
         log(f"search: {config.search} configurations of {choice}, "
             f"{config.cv_folds}-fold cross-validation on the training set")
