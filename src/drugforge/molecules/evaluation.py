@@ -21,44 +21,11 @@ import numpy as np
 
 from drugforge.molecules.data.dataset import MoleculeDataset
 from drugforge.molecules.data.splits import Split
-from drugforge.core.evaluation.calibration import fit_std_scale, task_calibration_report
+from drugforge.core.evaluation.calibration import task_calibration_report
+from drugforge.core.evaluation.uncertainty import apply_uncertainty, calibrate_uncertainty
 from drugforge.core.evaluation.metrics import MetricsResult, compute_metrics
 from drugforge.core.evaluation.report import write_report
 from drugforge.molecules.models.base import MolecularPredictor
-
-
-def calibrate_uncertainty(
-    task: str, y_val: np.ndarray, mean_val: np.ndarray, std_val: np.ndarray | None
-) -> dict[str, Any]:
-    """Fit the uncertainty calibration on validation predictions; returns the saved recipe."""
-    if task == "classification":
-        return {"method": "ensemble-spread" if std_val is not None else "bernoulli"}
-    scales = []
-    for t in range(y_val.shape[1]):
-        mask = np.isfinite(y_val[:, t])
-        resid = y_val[mask, t] - mean_val[mask, t]
-        raw = None if std_val is None else std_val[mask, t]
-        scales.append(float(fit_std_scale(resid, raw)))  # NaN below 2 labelled molecules
-    method = "native-scaled" if std_val is not None else "constant"
-    return {"method": method, "scale": scales, "fitted_on": "validation"}
-
-
-def apply_uncertainty(
-    recipe: dict[str, Any], mean: np.ndarray, std: np.ndarray | None
-) -> np.ndarray:
-    """Turn raw model output into the reported per-target standard deviation (n, t)."""
-    method = recipe.get("method")
-    if method == "bernoulli" or (method == "ensemble-spread" and std is None):
-        return np.sqrt(np.clip(mean * (1.0 - mean), 0.0, None))
-    if method == "ensemble-spread":
-        assert std is not None
-        return std
-    scale = np.asarray(recipe.get("scale", []), dtype=float)
-    if scale.shape != (mean.shape[1],):
-        return np.full_like(mean, np.nan)
-    if method == "native-scaled" and std is not None:
-        return std * scale[None, :]
-    return np.broadcast_to(scale[None, :], mean.shape).copy()
 
 
 @dataclass

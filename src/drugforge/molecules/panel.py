@@ -43,7 +43,7 @@ from safetensors.numpy import load_file
 from drugforge.molecules.artifacts import LoadedModel, load_model
 from drugforge.core.errors import ArtifactError, InputError
 from drugforge.molecules.featurize import Featurizer
-from drugforge.molecules.evaluation import apply_uncertainty
+from drugforge.core.evaluation.uncertainty import apply_uncertainty
 
 __all__ = [
     "PANEL_DIR",

@@ -15,7 +15,8 @@ from drugforge.core.errors import InputError
 from drugforge.core.evaluation.calibration import task_calibration_report
 from drugforge.core.evaluation.report import write_report
 from drugforge.workflows.common import make_logger, read_input
-from drugforge.molecules.evaluation import apply_uncertainty, score
+from drugforge.core.evaluation.uncertainty import apply_uncertainty
+from drugforge.molecules.evaluation import score
 
 
 @dataclass

@@ -24,7 +24,7 @@ from drugforge.molecules.data.io import read_molecules, write_table
 from drugforge.core.errors import DrugforgeError, InputError
 from drugforge.molecules.featurize.batch import feature_cache_disabled
 from drugforge.workflows.common import check_output_path, make_logger
-from drugforge.molecules.evaluation import apply_uncertainty
+from drugforge.core.evaluation.uncertainty import apply_uncertainty
 from drugforge.core.progress import Progress
 
 
