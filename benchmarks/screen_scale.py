@@ -220,7 +220,7 @@ def floor_main(lib: str, model_dir: str, n_jobs: int, chunk_size: int) -> None:
     """Read + parse + fingerprint with the model's own featurizers, nothing else (a child)."""
     import multiprocessing
 
-    from drugforge.molecules.artifacts import load_model
+    from drugforge.core.artifacts import load_model
     from drugforge.molecules.data.stream import LibraryReader
 
     loaded = load_model(model_dir)

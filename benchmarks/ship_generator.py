@@ -3,7 +3,7 @@
 The weights are the ones ``drugforge pretrain`` wrote, unchanged; the model card it wrote gets
 a MOSES section taken from ``benchmarks/moses_generators.py``'s cached result for the same
 weights (so the scores on the card are measured, not typed), and the directory is saved again
-through :func:`drugforge.molecules.artifacts.save_generator` so that its manifest and checksums cover the
+through :func:`drugforge.core.artifacts.save_generator` so that its manifest and checksums cover the
 new card. Refuses any file over 25 MB.
 
     python benchmarks/ship_generator.py runs/chem-lm-small --name chem-lm \
@@ -21,7 +21,7 @@ from typing import Any
 
 from moses_generators import weights_sha  # this folder's script (run from benchmarks/)
 
-from drugforge.molecules.artifacts import load_generator, save_generator
+from drugforge.core.artifacts import load_generator, save_generator
 from drugforge.workflows.generative_train import generator_model_card
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drugforge.molecules.artifacts import FORMAT_VERSION, load_model, save_model
+from drugforge.core.artifacts import FORMAT_VERSION, load_model, save_model
 from drugforge.molecules.chem import StandardizerConfig
 from drugforge.core.errors import ArtifactError
 from drugforge.molecules.models.ensemble import Ensemble

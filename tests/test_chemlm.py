@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from drugforge.molecules.artifacts import load_generator, save_generator
+from drugforge.core.artifacts import load_generator, save_generator
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.core.errors import ArtifactError, InputError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
@@ -22,7 +22,8 @@ from drugforge.molecules.models.chemlm import (
     lm_loss,
     pad_batch,
 )
-from drugforge.molecules.models.generative import GENERATOR_KINDS, SmilesGenerator, generator_from_state
+from drugforge.core.registry import GENERATORS
+from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
 from drugforge.core.training.loop import TrainConfig
 
 TINY: dict[str, Any] = {"n_layer": 2, "n_head": 2, "d_model": 32, "max_len": 48, "dropout": 0.0}
@@ -190,6 +191,6 @@ def test_saved_generator_refuses_tampering_and_newer_formats(
 
 
 def test_registry_builds_chem_lm() -> None:
-    assert GENERATOR_KINDS["chem-lm"][:2] == ("drugforge.molecules.models.chemlm", "ChemLM")
+    assert GENERATORS.get("chem-lm") is ChemLM
     assert ChemLM.kind == "chem-lm"
     assert isinstance(ChemLMModule(ChemLMConfig(10, **TINY)), torch.nn.Module)

@@ -17,7 +17,7 @@ from rdkit import Chem
 from sklearn.base import clone
 
 from cli_helpers import one_line_error, run
-from drugforge.molecules.artifacts import load_model, save_generator, save_model
+from drugforge.core.artifacts import load_model, save_generator, save_model
 from drugforge.core.errors import ArtifactError, InvalidSmilesError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models import build_model, chemlm_predictor, get_model_class

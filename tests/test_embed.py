@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drugforge.molecules.artifacts import load_generator
+from drugforge.core.artifacts import load_generator
 from drugforge.cli import main
 
 PRETRAIN = ["--size", "tiny", "--max-steps", "4", "--batch-size", "16", "--eval-every", "2",

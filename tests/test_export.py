@@ -19,7 +19,7 @@ from rdkit.Chem import rdFingerprintGenerator
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from cli_helpers import one_line_error, run
-from drugforge.molecules.artifacts import load_model, save_model
+from drugforge.core.artifacts import load_model, save_model
 from drugforge.molecules.chem import StandardizerConfig, standardize_many
 from drugforge.molecules.export import onnx as onnx_export
 from drugforge.molecules.export.graph import DOUBLE, GraphBuilder

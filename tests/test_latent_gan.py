@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from drugforge.molecules.artifacts import load_generator, save_generator
+from drugforge.core.artifacts import load_generator, save_generator
 from drugforge.core.errors import InputError, InvalidSmilesError
 from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
 from drugforge.molecules.models.latent_gan import (

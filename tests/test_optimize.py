@@ -15,7 +15,7 @@ from rdkit.Chem import QED
 from safetensors.numpy import load_file
 
 from cli_helpers import one_line_error, run
-from drugforge.molecules.artifacts import load_generator, load_model, save_generator
+from drugforge.core.artifacts import load_generator, load_model, save_generator
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.cli import main
 from drugforge.core.errors import InputError

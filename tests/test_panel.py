@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from rdkit import Chem
 
-from drugforge.molecules.artifacts import load_model, save_model
+from drugforge.core.artifacts import load_model, save_model
 from drugforge.core.errors import ArtifactError, InputError
 from drugforge.molecules.panel import (
     PANEL_DIR,

@@ -153,7 +153,7 @@ def test_parsed_molecules_predict_as_the_smiles_path(model_dir: Path) -> None:
     """predict_mols (the screen's path) gives drugforge predict's numbers on every kind of input."""
     from rdkit import Chem
 
-    from drugforge.molecules.artifacts import load_model
+    from drugforge.core.artifacts import load_model
     from drugforge.workflows.predict import predict_mols, predict_smiles
 
     smiles = ["CCO", "CC(=O)[O-].[Na+]", "CC(=O)[O-]", "O=[N+]([O-])c1ccccc1", "C[N+](C)(C)CCO",

@@ -13,7 +13,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from drugforge.molecules.artifacts import load_generator, save_generator
+from drugforge.core.artifacts import load_generator, save_generator
 from drugforge.molecules.chem import parse_smiles
 from drugforge.core.errors import InputError, InvalidSmilesError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from drugforge.molecules.artifacts import load_generator
+from drugforge.core.artifacts import load_generator
 from drugforge.cli import main
 
 

@@ -70,7 +70,7 @@ def main() -> None:
                 raise SystemExit(f"{group.name} seed {seed}: drugforge train's split differs "
                                  "from the benchmark split; refusing to compare")  # fmt: skip
             y = test[dataset.target_names].to_numpy(dtype=float)
-            from drugforge.molecules.artifacts import load_model
+            from drugforge.core.artifacts import load_model
 
             loaded = load_model(model_dir)
             df_pred = loaded.model.predict(test["smiles"].tolist())

@@ -67,7 +67,7 @@ def train_group(group: Group, seed: int = SEED) -> tuple[Path, list[str], float]
 
 def test_errors(group: Group, model_dir: Path) -> dict[str, Any]:
     """Per test molecule: nearest-training-neighbour similarity and per-endpoint errors."""
-    from drugforge.molecules.artifacts import load_model
+    from drugforge.core.artifacts import load_model
     from drugforge.molecules.data.catalog import load_dataset
     from drugforge.molecules.data.dataset import prepare_dataset
     from drugforge.molecules.panel import ad_bits, max_similarity, pack_bits
@@ -250,7 +250,7 @@ def _quote(arg: str) -> str:
 
 
 def collect(group: Group, model_dir: Path, command: list[str], seconds: float) -> dict[str, Any]:
-    from drugforge.molecules.artifacts import load_model
+    from drugforge.core.artifacts import load_model
 
     loaded = load_model(model_dir)
     split = json.loads((model_dir / "split.json").read_text())

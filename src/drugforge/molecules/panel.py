@@ -40,10 +40,10 @@ from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 from safetensors.numpy import load_file
 
-from drugforge.molecules.artifacts import LoadedModel, load_model
+from drugforge.core.artifacts import LoadedModel, Prediction, load_model
 from drugforge.core.errors import ArtifactError, InputError
 from drugforge.molecules.featurize import Featurizer
-from drugforge.core.evaluation.uncertainty import apply_uncertainty
+from drugforge.molecules.models.base import MolecularPredictor
 
 __all__ = [
     "PANEL_DIR",
@@ -239,10 +239,8 @@ class Panel:
     @staticmethod
     def _model_featurizers(group: _Group) -> list[Featurizer]:
         model = group.loaded.model
-        feats = getattr(model, "featurizers_", None)
-        if feats is None or not hasattr(model, "predict_from_features"):
-            return []  # such a model featurizes for itself (predict_dist)
-        return list(feats)
+        assert isinstance(model, MolecularPredictor)
+        return model.input_featurizers()  # empty: the model featurizes for itself
 
     @classmethod
     def load(cls, names: Sequence[str] | None = None, *, root: Path | None = None) -> Panel:
@@ -331,8 +329,6 @@ class Panel:
         values: dict[str, np.ndarray],
         flags: dict[str, np.ndarray],
     ) -> None:
-        from drugforge.molecules.models.gbm import GBMModel
-
         assert self._index is not None
         sims = self._index.max_similarity(self._ad_query(mols, feats))  # (n_groups, n)
         inputs: dict[tuple[str, bool], Any] = {}  # one model input per featurizer combination
@@ -341,15 +337,15 @@ class Panel:
             model_feats = self._model_featurizers(g)
             if model_feats:
                 # trees walk only the nonzero entries of a sparse matrix: faster on fingerprints
-                key = ("|".join(f.cache_key() for f in model_feats), isinstance(model, GBMModel))
+                key = ("|".join(f.cache_key() for f in model_feats), model.sparse_features)
                 if key not in inputs:
                     X = np.hstack([feats[f.cache_key()] for f in model_feats])
                     inputs[key] = sp.csr_matrix(X) if key[1] else X
-                mean = np.asarray(model.predict_from_features(inputs[key]))  # type: ignore[attr-defined]
-                raw_std = None
+                pred = g.loaded.predict_features(inputs[key])
             else:
-                mean, raw_std = model.predict_dist(mols)
-            std = apply_uncertainty(g.loaded.uncertainty, mean, raw_std)
+                pred = Prediction.empty(len(mols), len(g.loaded.target_names))
+                g.loaded.predict_prepared(mols, range(len(mols)), pred)
+            mean, std = pred.mean, pred.std
             in_domain = sim >= g.threshold
             for ep, col in zip(g.endpoints, g.columns, strict=True):
                 values[ep.name][rows] = mean[:, col]

@@ -8,14 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from drugforge.molecules.artifacts import load_model
+from drugforge.core.artifacts import Prediction, load_model
 from drugforge.molecules.chem import StandardizerConfig
 from drugforge.molecules.data.dataset import prepare_dataset
 from drugforge.core.errors import InputError
 from drugforge.core.evaluation.calibration import task_calibration_report
 from drugforge.core.evaluation.report import write_report
 from drugforge.workflows.common import make_logger, read_input
-from drugforge.core.evaluation.uncertainty import apply_uncertainty
 from drugforge.molecules.evaluation import score
 
 
@@ -62,8 +61,10 @@ def run_evaluate(
         standardizer=StandardizerConfig.from_dict(loaded.standardizer),
         dedupe="mean",
     )
-    mean, raw_std = loaded.model.predict_dist(dataset.smiles)
-    std = apply_uncertainty(loaded.uncertainty, mean, raw_std)
+    # the molecules are standardized already (with the model's settings): the prepared path
+    pred = Prediction.empty(len(dataset.smiles), len(loaded.target_names))
+    loaded.predict_prepared(dataset.smiles, range(len(dataset.smiles)), pred)
+    mean, std = pred.mean, pred.std
     result = score(loaded.task, dataset, mean)
     calibration = task_calibration_report(
         loaded.task, dataset.y, mean, std, target_names=loaded.target_names

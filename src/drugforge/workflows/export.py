@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 import drugforge
-from drugforge.molecules.artifacts import LoadedModel, load_model
+from drugforge.core.artifacts import LoadedModel, load_model
 from drugforge.molecules.chem import StandardizerConfig, standardize_many
 from drugforge.molecules.data.io import read_molecules
 from drugforge.core.errors import InputError

@@ -1,6 +1,6 @@
 """``drugforge generate``: sample molecules from a generator and check every string.
 
-Any generator kind of :data:`drugforge.molecules.models.generative.GENERATOR_KINDS` works. ``--model`` is a
+Any generator kind of :data:`drugforge.core.registry.GENERATORS` works. ``--model`` is a
 saved generator directory or the name of one shipped with drugforge
 (``drugforge/resources/generators/<NAME>/``; default ``chem-lm``).
 
@@ -36,12 +36,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rdkit import Chem, rdBase
 
-from drugforge.molecules.artifacts import LoadedGenerator, load_generator
+from drugforge.core.artifacts import LoadedGenerator, load_generator
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.molecules.data.corpus import corpus_file, file_sha256, moses_file, read_smiles_set
 from drugforge.molecules.data.io import write_table
 from drugforge.core.errors import InputError, InvalidSmilesError
-from drugforge.molecules.models import stored
+from drugforge.molecules.models import shipped
 from drugforge.molecules.models.generative import SmilesGenerator
 from drugforge.workflows.common import Logger, check_output_path, make_logger
 from drugforge.core.progress import Progress
@@ -114,12 +114,12 @@ class GenerateResult:
 # ------------------------------------------------------------------------ finding models
 def shipped_generators() -> list[str]:
     """Names of the generators shipped with drugforge (directories with a manifest)."""
-    return stored.shipped_generators()
+    return shipped.shipped_generators()
 
 
 def resolve_generator(model: str) -> Path:
     """The directory of ``model``: a path to a generator directory, or a shipped name."""
-    return stored.resolve_generator_dir(model, option="--model")
+    return shipped.resolve_generator_dir(model, option="--model")
 
 
 def load_named_generator(model: str) -> LoadedGenerator:

@@ -3,7 +3,7 @@
 ``run_train_vae`` reads the molecules (MOSES ``train`` by default, or a user file read with
 :func:`~drugforge.molecules.data.io.read_molecules`), optionally a seeded subset of them, fits a
 :class:`~drugforge.molecules.models.smiles_vae.SmilesVAE` within an epoch or step budget and a time budget,
-and saves it with :func:`~drugforge.molecules.artifacts.save_generator`. ``run_train_latent_gan`` loads a
+and saves it with :func:`~drugforge.core.artifacts.save_generator`. ``run_train_latent_gan`` loads a
 saved VAE, encodes the molecules with it and fits a
 :class:`~drugforge.molecules.models.latent_gan.LatentGAN`, which is saved self-contained (the VAE inside).
 
@@ -30,7 +30,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rdkit import Chem
 
-from drugforge.molecules.artifacts import library_versions, load_generator, save_generator
+from drugforge.core.artifacts import library_versions, load_generator, save_generator
 from drugforge.molecules.chem import parse_smiles
 from drugforge.molecules.data.corpus import file_sha256, moses_file
 from drugforge.molecules.data.io import read_molecules

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from drugforge.molecules.artifacts import save_generator, write_json
+from drugforge.core.artifacts import save_generator, write_json
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.molecules.chem.moses_features import moses_fingerprint
 from drugforge.molecules.chem.scaffold import murcko_scaffold

@@ -11,21 +11,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pandas as pd
 from rdkit import Chem
 
-from drugforge.molecules.artifacts import LoadedModel, load_model
-from drugforge.molecules.chem import StandardizerConfig, standardize_many
+from drugforge.core.artifacts import LoadedModel, Prediction, load_model
+from drugforge.molecules.chem import StandardizerConfig
 from drugforge.molecules.chem.mol import changed_by_standardizer, standardize_smiles
 from drugforge.molecules.data.io import read_molecules, write_table
-from drugforge.core.errors import DrugforgeError, InputError
+from drugforge.core.errors import InputError
 from drugforge.molecules.featurize.batch import feature_cache_disabled
 from drugforge.workflows.common import check_output_path, make_logger
-from drugforge.core.evaluation.uncertainty import apply_uncertainty
-from drugforge.core.progress import Progress
 
 
 @dataclass
@@ -55,20 +52,8 @@ def predict_smiles(
     loaded: LoadedModel, smiles: list[str], *, batch_size: int = 2048, quiet: bool = True
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Predict for raw SMILES; returns (mean (n,t), std (n,t), error text per row)."""
-    n, t = len(smiles), len(loaded.target_names)
-    mean = np.full((n, t), np.nan)
-    std = np.full((n, t), np.nan)
-    config = StandardizerConfig.from_dict(loaded.standardizer)
-    clean, errors = standardize_many(smiles, config)
-    errors = list(errors)
-    ok = [i for i, s in enumerate(clean) if s is not None]
-    progress = Progress(total=len(ok), label="predict", quiet=quiet)
-    for start in range(0, len(ok), batch_size):
-        idx = ok[start : start + batch_size]
-        _predict_batch(loaded, [cast(str, clean[i]) for i in idx], idx, mean, std, errors)
-        progress.update(len(idx))
-    progress.close()
-    return mean, std, errors
+    result = loaded.predict(smiles, batch_size=batch_size, quiet=quiet)
+    return result.mean, result.std, result.errors
 
 
 def predict_mols(
@@ -84,49 +69,28 @@ def predict_mols(
     those of the SMILES path up to the order of floating-point sums.
     """
     config = StandardizerConfig.from_dict(loaded.standardizer)
-    n, t = len(mols), len(loaded.target_names)
-    mean = np.full((n, t), np.nan)
-    std = np.full((n, t), np.nan)
-    errors = [""] * n
+    result = Prediction.empty(len(mols), len(loaded.target_names))
     ready: list[Chem.Mol | str] = []
     ok: list[int] = []
     for i, (mol, text) in enumerate(zip(mols, texts, strict=True)):
         if not config.canonical or changed_by_standardizer(mol, config):
             clean, error = standardize_smiles(text, config)
             if clean is None:
-                errors[i] = error
+                result.errors[i] = error
                 continue
             ready.append(clean)
         else:
             heavy = mol.GetNumHeavyAtoms()
             if config.max_heavy_atoms is not None and heavy > config.max_heavy_atoms:
-                errors[i] = f"molecule has {heavy} heavy atoms (limit {config.max_heavy_atoms})"
+                result.errors[i] = f"molecule has {heavy} heavy atoms (limit {config.max_heavy_atoms})"
                 continue
             ready.append(mol)
         ok.append(i)
     with feature_cache_disabled():
         for start in range(0, len(ok), batch_size):
-            idx = ok[start : start + batch_size]
-            batch = ready[start : start + batch_size]
-            _predict_batch(loaded, batch, idx, mean, std, errors)
-    return mean, std, errors
-
-
-def _predict_batch(loaded: LoadedModel, batch: Sequence[Chem.Mol | str], idx: list[int],
-                   mean: np.ndarray, std: np.ndarray, errors: list[str]) -> None:  # fmt: skip
-    """Predict one batch into rows ``idx``; a failing molecule fails alone, with its reason."""
-    try:
-        m, s = loaded.model.predict_dist(batch)
-        mean[idx] = m
-        std[idx] = apply_uncertainty(loaded.uncertainty, m, s)
-    except (DrugforgeError, ValueError, RuntimeError):
-        for i, item in zip(idx, batch, strict=True):
-            try:
-                m, s = loaded.model.predict_dist([item])
-                mean[i] = m[0]
-                std[i] = apply_uncertainty(loaded.uncertainty, m, s)[0]
-            except (DrugforgeError, ValueError, RuntimeError) as err:
-                errors[i] = f"prediction failed: {' '.join(str(err).split())}"
+            loaded.predict_prepared(ready[start : start + batch_size],
+                                    ok[start : start + batch_size], result)  # fmt: skip
+    return result.mean, result.std, result.errors
 
 
 def run_predict(

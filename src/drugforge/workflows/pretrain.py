@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from drugforge.molecules.artifacts import library_versions, save_generator, write_json
+from drugforge.core.artifacts import library_versions, save_generator, write_json
 from drugforge.molecules.data.corpus import (
     EXTRA_TOKENS,
     CorpusFile,
@@ -51,7 +51,7 @@ from drugforge.molecules.data.corpus import (
 from drugforge.core.errors import InputError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models.chemlm import ChemLM, ChemLMConfig
-from drugforge.molecules.models.stored import resolve_generator_dir
+from drugforge.molecules.models.shipped import resolve_generator_dir
 from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
 from drugforge.core.training.loop import TrainConfig, TrainResult, resolve_device
 from drugforge.workflows.common import Logger, hardware_summary, make_logger
@@ -227,7 +227,7 @@ def _init_model(config: PretrainConfig) -> tuple[ChemLM, dict[str, Any]]:
     """The saved chem-lm that ``--init`` names (verified like any generator), and its record:
     name, weights checksum, architecture and the training it already had."""
     assert config.init is not None
-    from drugforge.molecules.artifacts import load_generator
+    from drugforge.core.artifacts import load_generator
 
     path = resolve_generator_dir(config.init, option="--init")
     loaded = load_generator(path)

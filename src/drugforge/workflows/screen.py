@@ -209,7 +209,7 @@ class ScreenWorker:
     """Turns a :class:`LibraryChunk` into its result table (statuses before de-duplication)."""
 
     def __init__(self, task: ScreenTask) -> None:
-        from drugforge.molecules.artifacts import load_model
+        from drugforge.core.artifacts import load_model
 
         self.task = task
         self.models = [(spec, load_model(spec.path)) for spec in task.models]
@@ -355,7 +355,7 @@ def _values(expression: Expression, env: dict[str, np.ndarray], i: int) -> str:
 
 # --------------------------------------------------------------------------- preparation
 def _model_specs(models: Sequence[str]) -> tuple[ModelSpec, ...]:
-    from drugforge.molecules.artifacts import load_model
+    from drugforge.core.artifacts import load_model
 
     specs = []
     loaded = []

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from drugforge.molecules.artifacts import save_model, write_json
+from drugforge.core.artifacts import save_model, write_json
 from drugforge.molecules.chem import StandardizerConfig
 from drugforge.molecules.data.dataset import MoleculeDataset, PrepReport, prepare_dataset
 from drugforge.molecules.data.splits import Split, make_split

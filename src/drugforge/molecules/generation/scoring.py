@@ -393,8 +393,7 @@ class _ModelScorer:
     """Predictions of one target of a saved model; NaN + error text where prediction fails."""
 
     def __init__(self, path: str, target: str | None) -> None:
-        from drugforge.molecules.artifacts import load_model
-        from drugforge.molecules.chem import StandardizerConfig
+        from drugforge.core.artifacts import load_model
 
         directory = Path(path)
         if not directory.is_dir():
@@ -412,27 +411,13 @@ class _ModelScorer:
         self.target = target
         self.column = names.index(target)
         self.task = self.loaded.task
-        self.standardizer = StandardizerConfig.from_dict(self.loaded.standardizer)
 
     def __call__(self, smiles: list[str]) -> tuple[np.ndarray, list[str]]:
-        from drugforge.molecules.chem import standardize_many
-
-        values = np.full(len(smiles), np.nan)
-        clean, errors = standardize_many(smiles, self.standardizer)
-        errors = [f"model: {e}" if e else "" for e in errors]
-        ok = [i for i, s in enumerate(clean) if s is not None]
-        if not ok:
-            return values, errors
-        model = self.loaded.model
-        try:
-            values[ok] = model.predict([clean[i] for i in ok])[:, self.column]  # type: ignore[misc]
-        except (DrugforgeError, ValueError, RuntimeError):
-            for i in ok:  # isolate the molecules that fail
-                try:
-                    values[i] = model.predict([clean[i]])[0, self.column]  # type: ignore[list-item]
-                except (DrugforgeError, ValueError, RuntimeError) as err:
-                    errors[i] = f"model: prediction failed: {' '.join(str(err).split())}"
-        return values, errors
+        # the one predict path: standardized with the model's settings, failures isolated;
+        # one batch, as the whole population was always predicted at once
+        pred = self.loaded.predict(smiles, batch_size=max(1, len(smiles)))
+        errors = [f"model: {e}" if e else "" for e in pred.errors]
+        return pred.mean[:, self.column], errors
 
 
 def _smarts(pattern: str, role: str) -> Chem.Mol:

@@ -1,52 +1,45 @@
-"""Model registry: the one place where model names (CLI flags, config files) become classes.
+"""The molecule models, registered in the core model registry (one line per model family).
 
-Classes are imported lazily so that ``drugforge predict`` with a kernel model never pays for
-importing torch.
+Classes are imported lazily (``"module:Class"`` strings) so that ``drugforge predict`` with a
+kernel model never pays for importing torch. A new model family is one file plus one line here.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import inspect
 from typing import Any
 
+from drugforge.core.registry import MODELS
 from drugforge.molecules.models.base import ModelState, MolecularPredictor, TaskType
 
-# name -> (module, class name, one-line description)
-_REGISTRY: dict[str, tuple[str, str, str]] = {
-    "svm": ("drugforge.molecules.models.svm", "TanimotoSVM", "SVR/SVC with a Tanimoto kernel on ECFP"),
-    "gp": ("drugforge.molecules.models.gp", "TanimotoGP", "Gaussian process with a Tanimoto kernel"),
-    "gbm": ("drugforge.molecules.models.gbm", "GBMModel", "LightGBM gradient-boosted trees on fingerprints"),
-    "mlp": ("drugforge.molecules.models.mlp", "FingerprintMLP", "dense network on a 2048-bit fingerprint"),
-    "mpnn": ("drugforge.molecules.models.mpnn", "DMPNN", "directed message-passing neural network"),
-    "chem-lm": (
-        "drugforge.molecules.models.chemlm_predictor",
-        "ChemLMPredictor",
-        "pretrained chemical language model (Transformer on SMILES) with MLP heads",
-    ),
-    "ensemble": ("drugforge.molecules.models.ensemble", "Ensemble", "average of several models"),
-}
+_M = "drugforge.molecules.models"
+MODELS.register("svm", f"{_M}.svm:TanimotoSVM", "SVR/SVC with a Tanimoto kernel on ECFP")
+MODELS.register("gp", f"{_M}.gp:TanimotoGP", "Gaussian process with a Tanimoto kernel")
+MODELS.register("gbm", f"{_M}.gbm:GBMModel", "LightGBM gradient-boosted trees on fingerprints")
+MODELS.register("mlp", f"{_M}.mlp:FingerprintMLP", "dense network on a 2048-bit fingerprint")
+MODELS.register("mpnn", f"{_M}.mpnn:DMPNN", "directed message-passing neural network")
+MODELS.register("chem-lm", f"{_M}.chemlm_predictor:ChemLMPredictor",
+                "pretrained chemical language model (Transformer on SMILES) with MLP heads")
+MODELS.register("ensemble", f"{_M}.ensemble:Ensemble", "average of several models")
 
-#: names accepted by ``--model`` (``auto`` picks among the others by cross-validation)
-MODEL_CHOICES: tuple[str, ...] = ("auto", *_REGISTRY)
+
+def model_choices() -> tuple[str, ...]:
+    """Names accepted by ``--model`` (``auto`` picks among the others by cross-validation)."""
+    return ("auto", *MODELS.names())
+
+
+#: names accepted by ``--model`` when this module was imported (see :func:`model_choices`)
+MODEL_CHOICES: tuple[str, ...] = model_choices()
 
 
 def list_models() -> dict[str, str]:
     """Registered model names with a one-line description."""
-    return {name: desc for name, (_, _, desc) in _REGISTRY.items()}
+    return MODELS.describe()
 
 
 def get_model_class(name: str) -> type[MolecularPredictor]:
     """Return the class registered under ``name``; unknown names list the choices."""
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ValueError(
-            f"unknown model '{name}'{hint}; choose from: {', '.join(sorted(_REGISTRY))}"
-        )
-    module, cls_name, _ = _REGISTRY[name]
-    cls = getattr(importlib.import_module(module), cls_name)
+    cls = MODELS.get(name)
     assert issubclass(cls, MolecularPredictor)
     return cls  # type: ignore[no-any-return]
 
@@ -63,30 +56,14 @@ def build_model(name: str, task: TaskType, **params: Any) -> MolecularPredictor:
     return cls(task=task, **params)
 
 
-def model_from_state(state: ModelState) -> MolecularPredictor:
-    """Rebuild a fitted model from its saved state (``meta['model']`` names the class)."""
-    name = state.meta.get("model")
-    if not isinstance(name, str):
-        # a malformed file is a value problem for the caller, hence not TypeError
-        raise ValueError("saved model state does not name its model class")  # noqa: TRY004
-    return get_model_class(name).from_state(state)
-
-
-def model_state(model: MolecularPredictor) -> ModelState:
-    """The model's state with its registry name recorded, ready for saving."""
-    state = model.get_state()
-    state.meta["model"] = model.name
-    return state
-
-
 __all__ = [
+    "MODELS",
     "MODEL_CHOICES",
     "ModelState",
     "MolecularPredictor",
     "build_model",
     "get_model_class",
     "list_models",
-    "model_from_state",
+    "model_choices",
     "model_param_names",
-    "model_state",
 ]

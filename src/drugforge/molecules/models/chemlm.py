@@ -28,7 +28,8 @@ from torch import Tensor, nn
 from drugforge.core.errors import ArtifactError, InputError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models.base import ModelState
-from drugforge.molecules.models.stored import read_generator_state, resolve_generator_dir
+from drugforge.core.artifacts import read_generator_state
+from drugforge.molecules.models.shipped import resolve_generator_dir
 from drugforge.core.training.loop import (
     BatchStream,
     ListData,
@@ -589,7 +590,7 @@ class ChemLM:
 def load_chemlm(model: str, *, option: str = "--model") -> ChemLM:
     """The saved chem-lm generator ``model``: a shipped name (``chem-lm``) or a directory.
 
-    Every checksum is verified and nothing pickled is read (:mod:`drugforge.molecules.models.stored`).
+    Every checksum is verified and nothing pickled is read (:mod:`drugforge.core.artifacts`).
     ``option`` is the command-line option named when a shipped name is missing ("no trained
     'chem-lm' generator is shipped ...; pass --pretrained DIR"). Another generator kind (a SMILES
     VAE) is refused with an :class:`~drugforge.core.errors.ArtifactError`.

@@ -89,7 +89,7 @@ class Ensemble(MolecularPredictor):
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> ModelState:
-        from drugforge.molecules.models import model_state
+        from drugforge.core.artifacts import model_state
 
         arrays: dict[str, np.ndarray] = {}
         metas: list[dict[str, Any]] = []
@@ -109,7 +109,7 @@ class Ensemble(MolecularPredictor):
 
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
-        from drugforge.molecules.models import model_from_state
+        from drugforge.core.artifacts import model_from_state
 
         meta = state.meta
         ens = cls(

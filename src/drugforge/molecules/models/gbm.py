@@ -71,6 +71,7 @@ class GBMModel(MolecularPredictor):
 
     name: ClassVar[str] = "gbm"
     native_uncertainty: ClassVar[bool] = False
+    sparse_features: ClassVar[bool] = True  # trees visit only the nonzero fingerprint bits
 
     def __init__(
         self,
@@ -192,6 +193,15 @@ class GBMModel(MolecularPredictor):
     def _check_fitted(self) -> None:
         if not hasattr(self, "boosters_"):
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+
+    def input_featurizers(self) -> list[Featurizer]:
+        """The fitted featurizers (the panel shares their output between models)."""
+        self._check_fitted()
+        return list(self.featurizers_)
+
+    def predict_dist_features(self, F: np.ndarray | sp.spmatrix) -> tuple[np.ndarray, None]:
+        """``(predictions, None)`` from precomputed features: :meth:`predict_from_features`."""
+        return self.predict_from_features(F), None
 
     def predict_from_features(self, F: np.ndarray | sp.spmatrix) -> np.ndarray:
         """Predictions ``(n, t)`` from precomputed features (same featurizers as at fit).

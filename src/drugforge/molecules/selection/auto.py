@@ -19,7 +19,7 @@ from drugforge.molecules.data.splits import Split, kfold
 from drugforge.core.evaluation.metrics import METRIC_DIRECTIONS, compute_metrics, primary_metric
 from drugforge.molecules.models import build_model, model_param_names
 from drugforge.molecules.models.base import TaskType
-from drugforge.molecules.models.stored import shipped_generators
+from drugforge.molecules.models.shipped import shipped_generators
 
 #: default candidates. The kernel models and boosted trees cross-validate in seconds on a
 #: thousand molecules and were the most accurate on MoleculeACE, ESOL and FreeSolv

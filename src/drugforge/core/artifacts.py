@@ -23,51 +23,168 @@ training provenance), ``config.json`` (the run configuration), ``metrics.json`` 
 such as ``model_card.md``.
 
 Reading and verifying a directory (manifest, checksums, safetensors) lives one layer down, in
-:mod:`drugforge.molecules.models.stored`, so that a model can load a saved generator (the ``chem-lm``
+:mod:`drugforge.core.artifacts`, so that a model can load a saved generator (the ``chem-lm``
 predictor's pretrained encoder) without importing this module.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-from safetensors.numpy import save_file
+from safetensors.numpy import load_file, save_file
 
 import drugforge
-from drugforge.core.errors import ArtifactError, InputError
-from drugforge.molecules.models import model_from_state, model_state
-from drugforge.molecules.models.base import ModelState, MolecularPredictor
-from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
-from drugforge.molecules.models.stored import (
-    GENERATOR_FORMAT_VERSION,
-    MANIFEST,
-    MODEL_JSON,
-    WEIGHTS,
-    read_generator_state,
-)
-from drugforge.molecules.models.stored import read_json as _read_json
-from drugforge.molecules.models.stored import sha256_file as _sha256
-from drugforge.molecules.models.stored import verified_state as _verified_state
+from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
+from drugforge.core.evaluation.uncertainty import apply_uncertainty
+from drugforge.core.predictor import ModelState, Predictor
+from drugforge.core.progress import Progress
+from drugforge.core.registry import GENERATORS, MODELS
+
+MANIFEST = "manifest.json"
+WEIGHTS = "model.safetensors"
+MODEL_JSON = "model.json"
+MODEL_FORMAT = "drugforge-model"
+GENERATOR_FORMAT = "drugforge-generator"
+GENERATOR_FORMAT_VERSION = 1
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json(path: Path, model_dir: Path) -> Any:
+    """The JSON in ``path``; a problem is one :class:`ArtifactError` line naming ``model_dir``."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ArtifactError(f"cannot read {path.name}: {err}", path=model_dir) from None
+
+
+def verified_state(
+    path: Path, *, fmt: str, max_version: int, what: str, missing_hint: str = ""
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray]]:
+    """(manifest, model.json, arrays) of a saved directory whose every checksum matches.
+
+    ``fmt`` is the manifest's ``format`` ("drugforge-model" or "drugforge-generator"),
+    ``what`` the word used in messages ("model", "generator"). Each problem is one line.
+    """
+    if not path.is_dir():
+        raise ArtifactError(f"not a drugforge {what} directory (no such directory)", path=path)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise ArtifactError(
+            f"not a drugforge {what} directory (manifest.json missing){missing_hint}", path=path
+        )
+    manifest = read_json(manifest_path, path)
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
+        raise ArtifactError(f"manifest.json is not a drugforge {what} manifest", path=path)
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > max_version:
+        made_by = manifest.get("versions", {}).get("drugforge", "?")
+        raise ArtifactError(
+            f"{what} format version {version} (made by drugforge {made_by}) is newer than this "
+            f"drugforge {drugforge.__version__} understands (format {max_version}); upgrade",
+            path=path,
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or WEIGHTS not in files or MODEL_JSON not in files:
+        raise ArtifactError(f"manifest.json does not list the {what} files", path=path)
+    for name, expected in files.items():
+        file = path / name
+        if not file.is_file():
+            raise ArtifactError(f"file {name} listed in the manifest is missing", path=path)
+        if sha256_file(file) != expected:
+            raise ArtifactError(
+                f"checksum mismatch for {name}: the {what} was modified after it was saved; "
+                "refusing to load it",
+                path=path,
+            )
+    meta = read_json(path / MODEL_JSON, path)
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{MODEL_JSON} is not a JSON object", path=path)
+    try:
+        arrays = load_file(str(path / WEIGHTS))
+    except Exception as err:  # noqa: BLE001  (safetensors raises its own error types)
+        raise ArtifactError(f"cannot read {WEIGHTS}: {err}", path=path) from None
+    arrays.pop("__drugforge__", None)
+    return manifest, meta, arrays
+
+
+def read_generator_state(path: Path) -> tuple[dict[str, Any], ModelState]:
+    """(manifest, state) of a saved generator directory, every checksum verified.
+
+    A directory holding only a pretraining run's ``checkpoints/`` gets a hint to resume it.
+    """
+    hint = (" (a pretraining run that has not finished: resume it with --resume)"
+            if (path / "checkpoints").is_dir() else "")  # fmt: skip
+    manifest, meta, arrays = verified_state(
+        path, fmt=GENERATOR_FORMAT, max_version=GENERATOR_FORMAT_VERSION, what="generator",
+        missing_hint=hint,
+    )  # fmt: skip
+    return manifest, ModelState(arrays=arrays, meta=meta)
+
 
 FORMAT_VERSION = 1
 _LIBRARIES = ("numpy", "torch", "rdkit", "scikit-learn", "lightgbm", "safetensors", "pandas")
+
+
+class Generator(Protocol):
+    """What the artifact layer needs of a generator (the modality defines the rest)."""
+
+    kind: str
+
+    def get_state(self) -> ModelState: ...
+
+
+def model_state(model: Predictor) -> ModelState:
+    """The model's state with its registry name recorded, ready for saving."""
+    state = model.get_state()
+    state.meta["model"] = model.name
+    return state
+
+
+def model_from_state(state: ModelState) -> Predictor:
+    """Rebuild a fitted model from its saved state (``meta['model']`` names the registry entry)."""
+    name = state.meta.get("model")
+    if not isinstance(name, str):
+        # a malformed file is a value problem for the caller, hence not TypeError
+        raise ValueError("saved model state does not name its model class")  # noqa: TRY004
+    cls = MODELS.get(name)
+    model: Predictor = cls.from_state(state)
+    return model
+
+
+def generator_from_state(state: ModelState) -> Any:
+    """Rebuild a generator from its saved state (``meta["generator"]`` names the kind)."""
+    kind = state.meta.get("generator")
+    if not isinstance(kind, str):
+        raise ValueError("saved state does not name its generator kind")  # noqa: TRY004
+    return GENERATORS.get(kind).from_state(state)
+
 
 
 @dataclass
 class LoadedModel:
     """A model loaded from a directory, with the context it was saved with."""
 
-    model: MolecularPredictor
+    model: Predictor
     path: Path
     manifest: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
@@ -88,6 +205,71 @@ class LoadedModel:
     @property
     def uncertainty(self) -> dict[str, Any]:
         return dict(self.manifest.get("uncertainty", {}))
+
+    def predict(self, X: Sequence[Any], *, batch_size: int = 2048, quiet: bool = True,
+                label: str = "predict") -> Prediction:  # fmt: skip
+        """Predict raw inputs (SMILES for a molecule model): mean, calibrated std, error per row.
+
+        Inputs are prepared with the settings saved with the model (molecules: standardized);
+        a row that cannot be used keeps NaN and says why, and every row stays in its place.
+        Unless ``quiet``, a progress bar named ``label`` counts the usable rows (rate, ETA).
+        """
+        items, errors = self.model.prepare_inputs(X, self.standardizer)
+        ok = [i for i, item in enumerate(items) if item is not None]
+        result = Prediction.empty(len(items), len(self.target_names), errors)
+        with Progress(total=len(ok), label=label, quiet=quiet) as progress:
+            for start in range(0, len(ok), batch_size):
+                idx = ok[start : start + batch_size]
+                self.predict_prepared([items[i] for i in idx], idx, result)
+                progress.update(len(idx))
+        return result
+
+    def predict_prepared(self, batch: Sequence[Any], idx: Sequence[int], into: Prediction) -> None:
+        """Predict prepared inputs into rows ``idx`` of ``into``; a failing row fails alone."""
+        rows = list(idx)
+        try:
+            m, s = self.model.predict_dist(batch)
+            into.mean[rows] = m
+            into.std[rows] = apply_uncertainty(self.uncertainty, m, s)
+        except (DrugforgeError, ValueError, RuntimeError):
+            for i, item in zip(rows, batch, strict=True):
+                try:
+                    m, s = self.model.predict_dist([item])
+                    into.mean[i] = m[0]
+                    into.std[i] = apply_uncertainty(self.uncertainty, m, s)[0]
+                except (DrugforgeError, ValueError, RuntimeError) as err:
+                    into.errors[i] = f"prediction failed: {' '.join(str(err).split())}"
+
+
+    def predict_features(self, F: Any) -> Prediction:
+        """Predict from features computed by the caller with :meth:`model.input_featurizers`
+        (a panel of models on the same molecules featurizes once); std calibrated as above."""
+        m, s = self.model.predict_dist_features(F)
+        mean = np.asarray(m)  # the model's dtype, as the panel always used it
+        std = apply_uncertainty(self.uncertainty, mean, s)
+        return Prediction(mean, std, [""] * len(mean))
+
+
+@dataclass
+class Prediction:
+    """What :meth:`LoadedModel.predict` returns: ``(n, t)`` mean and std, an error text per row.
+
+    For classification ``mean`` is P(positive). A row with an error has NaN values.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    errors: list[str]
+
+    @classmethod
+    def empty(cls, n: int, t: int, errors: Sequence[str] | None = None) -> Prediction:
+        """All-NaN values for ``n`` rows and ``t`` targets (``errors``: '' for none yet)."""
+        return cls(np.full((n, t), np.nan), np.full((n, t), np.nan),
+                   list(errors) if errors is not None else [""] * n)  # fmt: skip
+
+    @property
+    def n_failed(self) -> int:
+        return sum(1 for e in self.errors if e)
 
 
 def library_versions() -> dict[str, str]:
@@ -118,7 +300,7 @@ def write_json(path: Path, obj: Any) -> None:
 
 def save_model(
     out_dir: str | os.PathLike[str],
-    model: MolecularPredictor,
+    model: Predictor,
     *,
     task: str,
     target_names: list[str],
@@ -150,7 +332,7 @@ def save_model(
         write_json(tmp / "metrics.json", metrics or {})
         for name, src in (extra_files or {}).items():
             shutil.copyfile(src, tmp / name)
-        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         for p in tmp.iterdir():
             p.chmod(0o644)
         manifest = {
@@ -182,15 +364,15 @@ def save_model(
 def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
     """Load a saved model directory after verifying its integrity."""
     path = Path(model_dir)
-    manifest, meta, arrays = _verified_state(
+    manifest, meta, arrays = verified_state(
         path, fmt="drugforge-model", max_version=FORMAT_VERSION, what="model"
     )
     try:
         model = model_from_state(ModelState(arrays=arrays, meta=meta))
     except (KeyError, ValueError, TypeError) as err:
         raise ArtifactError(f"incompatible model state: {err}", path=path) from None
-    config = _read_json(path / "config.json", path) if (path / "config.json").is_file() else {}
-    metrics = _read_json(path / "metrics.json", path) if (path / "metrics.json").is_file() else {}
+    config = read_json(path / "config.json", path) if (path / "config.json").is_file() else {}
+    metrics = read_json(path / "metrics.json", path) if (path / "metrics.json").is_file() else {}
     return LoadedModel(model=model, path=path, manifest=manifest, config=config, metrics=metrics)
 
 
@@ -202,7 +384,7 @@ GENERATOR_FILES = (MANIFEST, WEIGHTS, MODEL_JSON, "config.json", "metrics.json")
 class LoadedGenerator:
     """A molecule generator loaded from a directory, with the context it was saved with."""
 
-    generator: SmilesGenerator
+    generator: Generator
     path: Path
     manifest: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)  # the generator's JSON state
@@ -222,7 +404,7 @@ class LoadedGenerator:
 
 def save_generator(
     out_dir: str | os.PathLike[str],
-    generator: SmilesGenerator,
+    generator: Generator,
     *,
     config: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
@@ -254,7 +436,7 @@ def save_generator(
             if name in GENERATOR_FILES or "/" in name:
                 raise ValueError(f"extra file name '{name}' is reserved or not a plain name")
             shutil.copyfile(src, tmp / name)
-        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         manifest = {
             "format": "drugforge-generator",
             "format_version": GENERATOR_FORMAT_VERSION,
@@ -284,7 +466,7 @@ def load_generator(model_dir: str | os.PathLike[str]) -> LoadedGenerator:
     except (KeyError, ValueError, TypeError, RuntimeError) as err:
         message = " ".join(str(err).split())[:300]
         raise ArtifactError(f"incompatible generator state: {message}", path=path) from None
-    config = _read_json(path / "config.json", path) if "config.json" in files else {}
-    metrics = _read_json(path / "metrics.json", path) if "metrics.json" in files else {}
+    config = read_json(path / "config.json", path) if "config.json" in files else {}
+    metrics = read_json(path / "metrics.json", path) if "metrics.json" in files else {}
     return LoadedGenerator(generator=generator, path=path, manifest=manifest, meta=meta,
                            config=config, metrics=metrics)  # fmt: skip
