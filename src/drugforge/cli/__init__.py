@@ -32,7 +32,7 @@ def _model_param(text: str) -> tuple[str, str, Any]:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from drugforge.molecules.models import MODEL_CHOICES
+    from drugforge.molecules.models import model_choices
 
     parser = argparse.ArgumentParser(
         prog="drugforge",
@@ -50,7 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--split", default="scaffold",
                        help="random | scaffold | cluster | column:NAME (default: scaffold)")
     train.add_argument("--split-sizes", default="0.8,0.1,0.1", help="train,val,test fractions")
-    train.add_argument("--model", choices=MODEL_CHOICES, default="auto")
+    train.add_argument("--model", choices=model_choices(), default="auto")
     train.add_argument("--model-param", action="append", default=[], type=_model_param,
                        metavar="MODEL.PARAM=VALUE", help="e.g. svm.C=10, mlp.hidden=[512,128]")
     train.add_argument("--pretrained", default=None, metavar="NAME|DIR",

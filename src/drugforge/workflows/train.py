@@ -22,7 +22,7 @@ from drugforge.molecules.data.dataset import MoleculeDataset, PrepReport, prepar
 from drugforge.molecules.data.splits import Split, make_split
 from drugforge.core.errors import GateFailedError, InputError
 from drugforge.core.evaluation.gate import check_requirements, parse_requirements, validate_requirements
-from drugforge.molecules.models import MODEL_CHOICES, build_model, get_model_class, model_param_names
+from drugforge.molecules.models import build_model, get_model_class, model_choices, model_param_names
 from drugforge.molecules.models.base import MolecularPredictor
 from drugforge.molecules.selection.auto import DEFAULT_POOL, AutoResult, ModelSpec, select_model
 from drugforge.workflows.common import Logger, make_logger, read_input
@@ -61,8 +61,8 @@ class TrainConfig(BaseModel):
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:
-        if value not in MODEL_CHOICES:
-            raise ValueError(f"unknown model '{value}'; choose from: {', '.join(MODEL_CHOICES)}")
+        if value not in model_choices():
+            raise ValueError(f"unknown model '{value}'; choose from: {', '.join(model_choices())}")
         return value
 
     @field_validator("split")

@@ -28,10 +28,6 @@ def model_choices() -> tuple[str, ...]:
     return ("auto", *MODELS.names())
 
 
-#: names accepted by ``--model`` when this module was imported (see :func:`model_choices`)
-MODEL_CHOICES: tuple[str, ...] = model_choices()
-
-
 def list_models() -> dict[str, str]:
     """Registered model names with a one-line description."""
     return MODELS.describe()
@@ -58,7 +54,6 @@ def build_model(name: str, task: TaskType, **params: Any) -> MolecularPredictor:
 
 __all__ = [
     "MODELS",
-    "MODEL_CHOICES",
     "ModelState",
     "MolecularPredictor",
     "build_model",
