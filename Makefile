@@ -4,7 +4,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: install demo test
+.PHONY: install demo test check
 
 install:
 	# the CPU build of torch first: a looser pin would download GBs of CUDA packages
@@ -18,3 +18,9 @@ demo: install
 
 test: install
 	$(PYTHON) -m pytest -n 2 --durations=15
+
+# static checks (CI runs them after the tests): lint, types (strict for core/), import contracts
+check:
+	$(PYTHON) -m ruff check src tests benchmarks
+	$(PYTHON) -m mypy src
+	lint-imports --no-cache

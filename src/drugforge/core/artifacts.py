@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
@@ -148,7 +148,7 @@ _LIBRARIES = ("numpy", "torch", "rdkit", "scikit-learn", "lightgbm", "safetensor
 class Generator(Protocol):
     """What the artifact layer needs of a generator (the modality defines the rest)."""
 
-    kind: str
+    kind: ClassVar[str]
 
     def get_state(self) -> ModelState: ...
 
@@ -384,7 +384,7 @@ GENERATOR_FILES = (MANIFEST, WEIGHTS, MODEL_JSON, "config.json", "metrics.json")
 class LoadedGenerator:
     """A molecule generator loaded from a directory, with the context it was saved with."""
 
-    generator: Generator
+    generator: Any  # the modality's generator type (molecules: SmilesGenerator)
     path: Path
     manifest: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)  # the generator's JSON state
