@@ -86,7 +86,8 @@ class Expression:
         if value.dtype == bool:
             return value
         as_float = value.astype(float)
-        return np.nan_to_num(as_float, nan=0.0) != 0.0
+        truth: np.ndarray = np.nan_to_num(as_float, nan=0.0) != 0.0
+        return truth
 
     def failed_reasons(self, env: Env, n: int) -> list[str]:
         """For each molecule, '' if the condition holds, else which part failed and why."""
@@ -264,4 +265,5 @@ def _num(value: np.ndarray) -> np.ndarray:
 def _truth(value: np.ndarray) -> np.ndarray:
     if value.dtype == bool:
         return value
-    return np.nan_to_num(value.astype(float), nan=0.0) != 0.0
+    truth: np.ndarray = np.nan_to_num(value.astype(float), nan=0.0) != 0.0
+    return truth

@@ -63,7 +63,7 @@ def check_state_format(meta: dict[str, Any], name: str, fmt: int) -> None:
         )
 
 
-class Predictor(BaseEstimator):  # type: ignore[misc]
+class Predictor(BaseEstimator):
     """Base class: subclasses implement ``fit``, ``predict_dist``, ``get_state``, ``from_state``."""
 
     #: registry name (``--model NAME``), stored in the saved state

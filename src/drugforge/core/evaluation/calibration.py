@@ -163,7 +163,8 @@ def apply_std_scale(
         if arr.ndim == 1:
             if sc.size != 1:
                 raise InputError(f"{sc.size} scale factors for a 1-D std")
-            return arr * sc[0]
+            scaled: np.ndarray = arr * sc[0]
+            return scaled
         if arr.ndim != 2 or arr.shape[1] != sc.size:
             raise InputError(f"std of shape {arr.shape} does not match {sc.size} scale factor(s)")
         return arr * sc[None, :]
@@ -203,7 +204,8 @@ def coverage_curve(
     half_width = stats.norm.ppf(0.5 + np.asarray(levels) / 2.0)  # +inf at level 1
     z_sorted = np.sort(z)
     inside = np.searchsorted(z_sorted, half_width, side="right")
-    return inside / z.size
+    fraction: np.ndarray = inside / z.size
+    return fraction
 
 
 def miscalibration_area(expected: np.ndarray, observed: np.ndarray) -> float:
@@ -314,7 +316,8 @@ def _check_binary(y: np.ndarray, p: np.ndarray) -> None:
 
 def _bin_index(p: np.ndarray, n_bins: int) -> np.ndarray:
     # Equal-width bins [0, 1/B), ..., [(B-1)/B, 1]; p == 1 falls into the last bin.
-    return np.clip(np.floor(p * n_bins).astype(np.int64), 0, n_bins - 1)
+    bins: np.ndarray = np.clip(np.floor(p * n_bins).astype(np.int64), 0, n_bins - 1)
+    return bins
 
 
 def reliability_curve(

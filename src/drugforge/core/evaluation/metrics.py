@@ -191,7 +191,7 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 def _masked_pair(yt: np.ndarray, yp: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
     """Rows of one task with a label and a prediction; notes the labelled rows without one."""
     labelled = np.isfinite(yt)
-    ok = labelled & np.isfinite(yp)
+    ok: np.ndarray = labelled & np.isfinite(yp)
     missing = int(labelled.sum() - ok.sum())
     if missing:
         notes.append(f"{name}: {missing} labelled row(s) without a finite prediction left out")

@@ -52,5 +52,6 @@ def apply_uncertainty(
     if scale.shape != (mean.shape[1],):
         return np.full_like(mean, np.nan)
     if method == "native-scaled" and std is not None:
-        return std * scale[None, :]
+        scaled: np.ndarray = std * scale[None, :]
+        return scaled
     return np.broadcast_to(scale[None, :], mean.shape).copy()
