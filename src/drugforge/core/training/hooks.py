@@ -1,4 +1,4 @@
-"""Hooks of :func:`~drugforge.core.training.loop.fit_torch`: what varies between uses of the one loop.
+"""Hooks of :func:`~drugforge.core.training.loop.fit_torch`: what varies between its uses.
 
 A use (logging, an extra stopping rule, a KL weight schedule...) subclasses :class:`TrainHooks`
 and overrides what it needs, the way REINVENT4 varies one learning loop by its hooks instead of
@@ -19,7 +19,8 @@ __all__ = ["HookList", "TrainHooks"]
 
 
 class TrainHooks:
-    """Callbacks of :func:`fit_torch`; subclass and override what you need (all no-ops here).
+    """Callbacks of :func:`~drugforge.core.training.loop.fit_torch`; subclass and override what
+    you need (all no-ops here).
 
     ``on_epoch_end`` may return ``True`` to stop training after that epoch (the best weights are
     still restored).
