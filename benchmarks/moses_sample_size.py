@@ -23,8 +23,6 @@ import os
 import sys
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +55,7 @@ def scaffolds_and_fragments(smiles: list[str]) -> tuple[Counter[str], Counter[st
 
 
 def full_train_counts(n_jobs: int) -> dict[str, Any]:
+    from drugforge.core.engine import parallel_map
     from drugforge.molecules.generation.moses import load_moses_split
 
     path = WORK / "full_train_counts.json"
@@ -68,13 +67,12 @@ def full_train_counts(n_jobs: int) -> dict[str, Any]:
     scaffolds: Counter[str] = Counter()
     fragments: Counter[str] = Counter()
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=get_context("spawn")) as pool:
-        parts = pool.map(scaffolds_and_fragments,
-                         [train[i : i + chunk] for i in range(0, len(train), chunk)])  # fmt: skip
-        for done, (scaf, frag) in enumerate(parts, start=1):
-            scaffolds.update(scaf)
-            fragments.update(frag)
-            print(f"full train: {min(done * chunk, len(train)):,} molecules", flush=True)
+    parts = parallel_map(scaffolds_and_fragments,
+                         [train[i : i + chunk] for i in range(0, len(train), chunk)], n_jobs)  # fmt: skip
+    for done, (scaf, frag) in enumerate(parts, start=1):
+        scaffolds.update(scaf)
+        fragments.update(frag)
+        print(f"full train: {min(done * chunk, len(train)):,} molecules", flush=True)
     result = {"n": len(train), "scaffolds": dict(scaffolds), "fragments": dict(fragments),
               "seconds": time.perf_counter() - t0}  # fmt: skip
     store(path, result)

@@ -21,7 +21,7 @@ from drugforge.molecules.models.latent_gan import (
     LatentGANModule,
 )
 from drugforge.molecules.models.smiles_vae import SmilesVAE
-from drugforge.core.training.loop import seed_everything
+from drugforge.core.training.device import seed_everything
 from drugforge.workflows.generative_train import TrainLatentGANConfig, run_train_latent_gan
 
 VAE_PARAMS: dict[str, Any] = {

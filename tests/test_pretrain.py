@@ -32,16 +32,11 @@ from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models.chemlm import ChemLM, ChemLMConfig
 from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
-from drugforge.core.training.loop import (
-    TensorData,
-    TrainConfig,
-    TrainHooks,
-    TrainingInterrupted,
-    TrainResult,
-    fit_torch,
-    masked_mse,
-    seed_everything,
-)
+from drugforge.core.training.data import TensorData
+from drugforge.core.training.device import seed_everything
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, TrainResult, TrainingInterrupted, fit_torch
+from drugforge.core.training.losses import masked_mse
 
 TIMING = {"seconds", "samples_per_s", "tokens_per_s"}
 

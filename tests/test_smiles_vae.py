@@ -26,7 +26,8 @@ from drugforge.molecules.models.smiles_vae import (
     TokenData,
     vae_loss_terms,
 )
-from drugforge.core.training.loop import TrainConfig, TrainHooks, TrainingInterrupted
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, TrainingInterrupted
 from drugforge.workflows.generate import GenerateConfig, run_generate
 from drugforge.workflows.generative_train import TrainVAEConfig, run_train_vae
 

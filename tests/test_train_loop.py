@@ -12,22 +12,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from drugforge.core.errors import DrugforgeError
-from drugforge.core.training.loop import (
+from drugforge.core.training.arrays import (
     ColumnScaler,
-    ListData,
-    TensorData,
-    TrainConfig,
-    TrainHooks,
     arrays_to_module,
-    fit_torch,
     holdout_split,
-    masked_bce_with_logits,
-    masked_loss,
-    masked_mse,
     module_to_arrays,
     predict_torch,
-    seed_everything,
 )
+from drugforge.core.training.data import ListData, TensorData
+from drugforge.core.training.device import seed_everything
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, fit_torch
+from drugforge.core.training.losses import masked_bce_with_logits, masked_loss, masked_mse
 
 NAN = float("nan")
 

@@ -1,4 +1,10 @@
-"""Where a screen's chunks are computed: in this process, in local worker processes, or on Ray.
+"""Where chunked work is computed: in this process, in local worker processes, or on Ray.
+
+The one place drugforge starts worker processes. Two ways in:
+
+* :func:`parallel_map`: a plain function over a list of chunks (molecules to featurize or
+  describe), results in input order; ``n_jobs <= 1`` runs in this process.
+* :func:`make_engine`: a screen's engines, below.
 
 An engine takes an iterator of work items and yields their results **in input order**, with at
 most ``max_in_flight`` items submitted and not yet yielded, so memory is bounded by a few chunks
@@ -19,11 +25,89 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from drugforge.core.errors import DrugforgeError
 
-__all__ = ["Engine", "WorkTask", "make_engine"]
+__all__ = ["Engine", "WorkTask", "make_engine", "parallel_map", "resolve_jobs", "spawn_pool"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def resolve_jobs(n_jobs: int | None) -> int:
+    """Worker processes for ``n_jobs``: ``None`` or 0 -> 1, ``-1`` -> all cores, ``-2`` -> all
+    but one..."""
+    if n_jobs is None or n_jobs == 0:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)  # -1 -> all cores
+    return int(n_jobs)
+
+
+def spawn_pool(
+    n_jobs: int,
+    initializer: Callable[..., object] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> ProcessPoolExecutor:
+    """A pool of ``n_jobs`` worker processes started by ``spawn``: a fresh interpreter per worker
+    (no forked torch threads or RDKit state; the same on every OS); what a worker gets travels
+    by pickle."""
+    return ProcessPoolExecutor(
+        max_workers=n_jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=initializer,
+        initargs=initargs,
+    )
+
+
+def _in_order(
+    submit: Callable[[Any], Any],
+    result: Callable[[Any], Any],
+    items: Iterable[Any],
+    max_in_flight: int | None,
+) -> Iterator[Any]:
+    """``result(submit(item))`` for each item in input order, with at most ``max_in_flight``
+    submitted and not yet yielded (``None``: no bound)."""
+    pending: collections.deque[Any] = collections.deque()
+    for item in items:
+        pending.append(submit(item))
+        while max_in_flight is not None and len(pending) >= max_in_flight:
+            yield result(pending.popleft())
+    while pending:
+        yield result(pending.popleft())
+
+
+def parallel_map(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    n_jobs: int,
+    *,
+    initializer: Callable[..., object] | None = None,
+    initargs: tuple[Any, ...] = (),
+    max_in_flight: int | None = None,
+) -> Iterator[R]:
+    """``fn(item)`` for each item, in input order: in this process when ``n_jobs <= 1``, else in a
+    :func:`spawn_pool` of ``n_jobs`` workers (``fn`` must then be picklable: a module-level
+    function or a ``functools.partial`` of one).
+
+    ``initializer(*initargs)`` runs once in each worker process (not in this one). All items are
+    submitted at once unless ``max_in_flight`` bounds them. A worker's exception is raised here,
+    for the first failing item in order; the pool is shut down when the iterator is exhausted or
+    closed, and work not yet started is dropped.
+    """
+    if n_jobs <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    pool = spawn_pool(n_jobs, initializer, initargs)
+    try:
+        yield from _in_order(
+            lambda item: pool.submit(fn, item), Future.result, items, max_in_flight
+        )
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
 
 class Worker(Protocol):
     def process(self, item: Any) -> Any: ...
@@ -94,21 +178,11 @@ class PoolEngine(Engine):
         self.name = f"local ({n_jobs} worker processes)"
         self.task = task
         self.max_in_flight = max_in_flight
-        self.pool = ProcessPoolExecutor(
-            max_workers=n_jobs,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_pool,
-            initargs=(task, 1),
-        )
+        self.pool = spawn_pool(n_jobs, _init_pool, (task, 1))
 
     def map(self, items: Iterable[Any]) -> Iterator[Any]:
-        pending: collections.deque[Future[Any]] = collections.deque()
-        for item in items:
-            pending.append(self.pool.submit(_pool_process, self.task, item))
-            while len(pending) >= self.max_in_flight:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        submit = lambda item: self.pool.submit(_pool_process, self.task, item)
+        return _in_order(submit, Future.result, items, self.max_in_flight)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -142,13 +216,8 @@ class RayEngine(Engine):
         self.max_in_flight = max_in_flight
 
     def map(self, items: Iterable[Any]) -> Iterator[Any]:
-        pending: collections.deque[Any] = collections.deque()
-        for item in items:
-            pending.append(self.remote(self.task_ref, item))
-            while len(pending) >= self.max_in_flight:
-                yield self.ray.get(pending.popleft())
-        while pending:
-            yield self.ray.get(pending.popleft())
+        submit = lambda item: self.remote(self.task_ref, item)
+        return _in_order(submit, self.ray.get, items, self.max_in_flight)
 
     def close(self) -> None:
         if self.started_here:

@@ -53,7 +53,8 @@ from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models.chemlm import ChemLM, ChemLMConfig
 from drugforge.molecules.models.shipped import resolve_generator_dir
 from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
-from drugforge.core.training.loop import TrainConfig, TrainResult, resolve_device
+from drugforge.core.training.device import resolve_device
+from drugforge.core.training.loop import TrainConfig, TrainResult
 from drugforge.workflows.common import Logger, hardware_summary, make_logger
 from drugforge.core.progress import Progress
 

@@ -38,7 +38,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from types import FrameType
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -58,6 +57,7 @@ from drugforge.workflows.common import OUTPUT_SUFFIXES, make_logger
 from drugforge.core.engine import make_engine
 from drugforge.workflows.profile import Profiler
 from drugforge.core.progress import Progress
+from drugforge.core.interrupt import Interrupts, Terminated
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ScreenConfig", "ScreenSummary", "run_screen"]
 
@@ -621,14 +621,6 @@ def _select(frame: pd.DataFrame, top: int | None) -> None:
     frame["status"] = status
 
 
-class _Terminated(Exception):
-    pass
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated
-
-
 def run_screen(config: ScreenConfig) -> ScreenSummary:
     """Run (or resume) a screen as configured; see the module docstring."""
     log = make_logger(config.quiet)
@@ -655,10 +647,7 @@ def run_screen(config: ScreenConfig) -> ScreenSummary:
     log(f"screen: {config.library} ({reader.format}{', gzip' if reader.gzipped else ''}), "
         f"{len(task.models)} model(s), engine {engine.name}, chunks of {config.chunk_size}"
         + (f"; resuming after {done} committed chunk(s)" if done else ""))  # fmt: skip
-    previous = signal.getsignal(signal.SIGTERM)
-    in_main = _in_main_thread()
-    if in_main:
-        signal.signal(signal.SIGTERM, _raise_terminated)
+    sigterm = Interrupts((signal.SIGTERM,), graceful=False).install()  # raises Terminated
     n_new = 0
     progress = Progress(total=reader.bytes_total, label="screen", quiet=config.quiet,
                         min_total=0, unit="B")  # fmt: skip
@@ -678,7 +667,7 @@ def run_screen(config: ScreenConfig) -> ScreenSummary:
             rate = n_new / max(time.perf_counter() - t0, 1e-9)
             progress.update(now - last_bytes, rate=f"{rate:,.0f} mol/s")
             last_bytes = now
-    except (KeyboardInterrupt, _Terminated):
+    except (KeyboardInterrupt, Terminated):
         progress.close()
         engine.close()
         log(f"screen: interrupted; {work.committed()} chunk(s) are saved in {work.path}; rerun "
@@ -686,8 +675,7 @@ def run_screen(config: ScreenConfig) -> ScreenSummary:
         raise KeyboardInterrupt from None
     finally:
         progress.close()
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
+        sigterm.restore()
     engine.close()
     n_chunks = work.committed()
     if n_chunks == 0:
@@ -702,12 +690,6 @@ def run_screen(config: ScreenConfig) -> ScreenSummary:
         raise DrugforgeError(f"{reader.problem}; the {summary.n_records} records before it were "
                              f"screened (see {outputs['summary'].name})", path=config.library)  # fmt: skip
     return summary
-
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def _indices(start: int) -> Iterator[int]:

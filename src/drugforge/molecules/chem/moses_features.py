@@ -20,14 +20,11 @@ Two modes, as in MOSES:
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from functools import lru_cache
-from multiprocessing import get_context
+from functools import lru_cache, partial
 from typing import Protocol
 
 import numpy as np
@@ -35,6 +32,7 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import QED, Crippen, Descriptors, rdFingerprintGenerator
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
+from drugforge.core.engine import parallel_map, resolve_jobs
 from drugforge.molecules.chem.moses_filters import passes_moses_filters
 from drugforge.molecules.chem.sascore import sa_score
 
@@ -238,12 +236,6 @@ def _describe_chunk(items: Sequence[str], reference: bool) -> _Chunk:
     return out
 
 
-def _resolve_jobs(n_jobs: int) -> int:
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)  # -1 -> all cores
-    return max(1, int(n_jobs))
-
-
 class InvalidReferenceSmiles(ValueError):
     """A reference SMILES does not parse; ``index`` is its 0-based position."""
 
@@ -281,31 +273,20 @@ def describe_molecules(
     """
     items = list(smiles)
     chunks = [items[s : s + _CHUNK] for s in range(0, len(items), _CHUNK)]
-    jobs = min(_resolve_jobs(n_jobs), max(1, len(chunks)))
+    jobs = min(resolve_jobs(n_jobs), max(1, len(chunks)))
     bar = progress(len(items), label) if progress is not None else None
-    parts: list[_Chunk | None] = [None] * len(chunks)
+    parts: list[_Chunk] = []
     try:
-        if jobs == 1:
-            for k, chunk in enumerate(chunks):
-                parts[k] = _describe_chunk(chunk, reference)
-                if bar is not None:
-                    bar.update(len(chunk))
-        else:
-            # spawn: safe beside torch's threads; workers import RDKit and this module only
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-                futures = {
-                    pool.submit(_describe_chunk, chunk, reference): k
-                    for k, chunk in enumerate(chunks)
-                }
-                for future in as_completed(futures):
-                    k = futures[future]
-                    parts[k] = future.result()
-                    if bar is not None:
-                        bar.update(len(chunks[k]))
+        # spawned workers import RDKit and this module only
+        describe = partial(_describe_chunk, reference=reference)
+        for k, part in enumerate(parallel_map(describe, chunks, jobs)):
+            parts.append(part)
+            if bar is not None:
+                bar.update(len(chunks[k]))
     finally:
         if bar is not None:
             bar.close()
-    return _merge([p for p in parts if p is not None], len(items), reference, chunks)
+    return _merge(parts, len(items), reference, chunks)
 
 
 def _merge(

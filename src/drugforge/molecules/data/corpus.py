@@ -511,7 +511,7 @@ class SmilesStream:
 
 class TokenBatches:
     """Batches of ``batch_size`` SMILES from a :class:`SmilesStream` as padded token ids: a
-    :class:`~drugforge.core.training.loop.BatchStream` for language-model pretraining.
+    :class:`~drugforge.core.training.data.BatchStream` for language-model pretraining.
 
     ``next_batch()`` returns ``(tokens, ids)``: int64 ids (B, L) ``<bos> ... <eos> <pad>...``
     and the number of tokens predicted from them (all but each ``<bos>``).

@@ -7,19 +7,18 @@ validate SMILES first and featurize the valid rows.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from multiprocessing import get_context
+from functools import partial
 from typing import Any
 
 import numpy as np
 from rdkit import Chem
 
+from drugforge.core.engine import parallel_map, resolve_jobs
 from drugforge.core.errors import InvalidSmilesError
 from drugforge.molecules.featurize.base import Featurizer, get_featurizer, mol_from_smiles
 
@@ -176,26 +175,15 @@ def _featurize_items(featurizer: Featurizer, items: Sequence[Any]) -> tuple[np.n
     return out, -1
 
 
-def _resolve_jobs(n_jobs: int) -> int:
-    if n_jobs is None or n_jobs == 0:
-        return 1
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)  # -1 -> all cores
-    return int(n_jobs)
-
-
 def _featurize_parallel(
     featurizer: Featurizer, items: Sequence[Any], n_jobs: int
 ) -> tuple[np.ndarray, int]:
     n = len(items)
     chunk = max(64, -(-n // (n_jobs * 4)))  # ~4 chunks per worker balances uneven molecules
     starts = list(range(0, n, chunk))
-    # spawn: safe with threads (torch) and on every OS; the featurizer travels by pickle.
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=get_context("spawn")) as pool:
-        futures = [
-            pool.submit(_featurize_items, featurizer, list(items[s : s + chunk])) for s in starts
-        ]
-        parts = [f.result() for f in futures]
+    # the featurizer travels to the spawned workers by pickle, with each chunk
+    chunks = [list(items[s : s + chunk]) for s in starts]
+    parts = list(parallel_map(partial(_featurize_items, featurizer), chunks, n_jobs))
     out = np.zeros((n, len(featurizer)), dtype=np.float32)
     for s, (rows, bad) in zip(starts, parts, strict=True):
         if bad >= 0:
@@ -234,7 +222,7 @@ def _checked(result: tuple[np.ndarray, int], offset: int = 0) -> np.ndarray:
 def _compute(featurizer: Featurizer, items: list[Any], n_jobs: int) -> np.ndarray:
     """Featurize ``items``; raises :class:`_InvalidAt` for the first invalid one."""
     n = len(items)
-    jobs = _resolve_jobs(n_jobs)
+    jobs = resolve_jobs(n_jobs)
     if jobs == 1 or n < PARALLEL_MIN_ITEMS:
         return _checked(_featurize_items(featurizer, items))
     # Time a probe serially: only slow featurizers (descriptors) repay starting workers.

@@ -13,7 +13,7 @@ REINVENT's recipe (Olivecrona et al. 2017; REINVENT 4 ``runmodes/RL``), written 
   far replayed from memory (:class:`ReplayMemory`, REINVENT's "inception").
 
 There is no separate RL loop: :class:`AgentBatches` is a
-:class:`~drugforge.core.training.loop.BatchStream` whose batches are sampled from the agent being trained
+:class:`~drugforge.core.training.data.BatchStream` whose batches are sampled from the agent being trained
 and scored, and :func:`augmented_likelihood_loss` is the ``loss_fn`` hook, so
 :func:`~drugforge.core.training.loop.fit_torch` in step mode runs the updates with its checkpoints, time
 budget, exact resume and progress. The stream's state (sampling generator, diversity-filter and
@@ -34,7 +34,8 @@ from torch import Tensor, nn
 
 from drugforge.molecules.chem.scaffold import murcko_scaffold
 from drugforge.molecules.models.chemlm import ChemLM, pad_batch, sequence_log_probs
-from drugforge.core.training.loop import TrainConfig, TrainHooks, TrainResult, fit_torch
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 
 __all__ = [
     "AgentBatches",
@@ -163,7 +164,7 @@ class Found:
 
 
 class AgentBatches:
-    """A :class:`~drugforge.core.training.loop.BatchStream` of molecules sampled from the agent, scored.
+    """A :class:`~drugforge.core.training.data.BatchStream` of molecules sampled from the agent, scored.
 
     ``next_batch()`` samples ``batch_size`` sequences from ``agent`` (whose module
     :func:`fit_torch` is training), scores them, applies the diversity filter, adds replayed

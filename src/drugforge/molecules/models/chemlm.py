@@ -30,18 +30,11 @@ from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models.base import ModelState
 from drugforge.core.artifacts import read_generator_state
 from drugforge.molecules.models.shipped import resolve_generator_dir
-from drugforge.core.training.loop import (
-    BatchStream,
-    ListData,
-    TrainConfig,
-    TrainHooks,
-    TrainResult,
-    arrays_to_module,
-    fit_torch,
-    module_to_arrays,
-    resolve_device,
-    seed_everything,
-)
+from drugforge.core.training.arrays import arrays_to_module, module_to_arrays
+from drugforge.core.training.data import BatchStream, ListData
+from drugforge.core.training.device import resolve_device, seed_everything
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 
 __all__ = [
     "SIZES",
@@ -397,7 +390,7 @@ class ChemLM:
         """Train by next-token prediction through :func:`~drugforge.core.training.loop.fit_torch`.
 
         ``train`` is a list of SMILES (epoch mode, or step mode with ``config.max_steps``) or a
-        token :class:`~drugforge.core.training.loop.BatchStream` such as
+        token :class:`~drugforge.core.training.data.BatchStream` such as
         :class:`drugforge.molecules.data.corpus.TokenBatches` (step mode). Every SMILES must be
         modellable (:meth:`check`): a bad one raises :class:`InputError` naming its row.
         """

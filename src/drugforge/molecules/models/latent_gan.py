@@ -65,17 +65,11 @@ from drugforge.molecules.models.smiles_vae import (
     period_key,
     prepare_smiles,
 )
-from drugforge.core.training.loop import (
-    TensorData,
-    TrainConfig,
-    TrainHooks,
-    TrainResult,
-    arrays_to_module,
-    fit_torch,
-    module_to_arrays,
-    resolve_device,
-    seed_everything,
-)
+from drugforge.core.training.arrays import arrays_to_module, module_to_arrays
+from drugforge.core.training.data import TensorData
+from drugforge.core.training.device import resolve_device, seed_everything
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 
 __all__ = ["CriticAlternation", "LatentGAN", "LatentGANConfig", "LatentGANModule"]
 

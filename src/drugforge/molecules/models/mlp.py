@@ -27,21 +27,19 @@ from drugforge.molecules.models.kernels import (
     prepare_targets,
     resolve_featurizers,
 )
-from drugforge.core.training.loop import (
+from drugforge.core.training.arrays import (
     ColumnScaler,
-    TensorData,
-    TrainConfig,
-    TrainResult,
     arrays_to_module,
-    fit_torch,
     holdout_split,
-    masked_loss,
     module_to_arrays,
     outputs_to_predictions,
     predict_torch,
-    seed_everything,
     validation_targets,
 )
+from drugforge.core.training.data import TensorData
+from drugforge.core.training.device import seed_everything
+from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
+from drugforge.core.training.losses import masked_loss
 
 __all__ = ["DEFAULT_FINGERPRINT", "MLP", "FingerprintMLP", "MLPConfig"]
 

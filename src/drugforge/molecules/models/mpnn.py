@@ -46,20 +46,18 @@ from drugforge.molecules.models.kernels import (
     prepare_targets,
 )
 from drugforge.molecules.models.mlp import MLP, MLPConfig
-from drugforge.core.training.loop import (
+from drugforge.core.training.arrays import (
     ColumnScaler,
-    TrainConfig,
-    TrainResult,
     arrays_to_module,
-    fit_torch,
     holdout_split,
-    masked_loss,
     module_to_arrays,
     outputs_to_predictions,
     predict_torch,
-    seed_everything,
     validation_targets,
 )
+from drugforge.core.training.device import seed_everything
+from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
+from drugforge.core.training.losses import masked_loss
 
 __all__ = [
     "DMPNN",

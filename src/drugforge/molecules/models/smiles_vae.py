@@ -19,7 +19,7 @@ The loss per molecule is the negative ELBO with a weighted KL term (a beta-VAE):
 
 ``beta`` rises linearly from ``kl_weight_start`` to ``kl_weight`` over the first
 ``kl_anneal_fraction`` of the optimizer steps (KL annealing, Bowman et al. 2016) through a
-:class:`~drugforge.core.training.loop.TrainHooks` of the one training loop; the validation loss always
+:class:`~drugforge.core.training.hooks.TrainHooks` of the one training loop; the validation loss always
 uses the final ``kl_weight`` so that early stopping compares like with like. MOSES takes the
 cross-entropy per *token* with a KL weight of 0.05, i.e. about 0.05 x 35 tokens = 1.7 per
 molecule; here both terms are per molecule. The default ``kl_weight`` is 0.5, below 1, because
@@ -55,17 +55,10 @@ from drugforge.molecules.chem import parse_smiles
 from drugforge.core.errors import InputError, InvalidSmilesError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer, tokenize_smiles
 from drugforge.molecules.models.base import ModelState
-from drugforge.core.training.loop import (
-    TrainConfig,
-    TrainHooks,
-    TrainResult,
-    arrays_to_module,
-    fit_torch,
-    holdout_split,
-    module_to_arrays,
-    resolve_device,
-    seed_everything,
-)
+from drugforge.core.training.arrays import arrays_to_module, holdout_split, module_to_arrays
+from drugforge.core.training.device import resolve_device, seed_everything
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 
 __all__ = [
     "KLAnnealing",
@@ -204,7 +197,7 @@ def vae_loss_terms(module: SmilesVAEModule, ids: Tensor, lengths: Tensor) -> tup
 class TokenData:
     """Token ids of many SMILES in one flat array (compact for millions of molecules).
 
-    A :class:`~drugforge.core.training.loop.BatchSource`: ``batch(idx)`` is ``(ids (B, L) int64
+    A :class:`~drugforge.core.training.data.BatchSource`: ``batch(idx)`` is ``(ids (B, L) int64
     right-padded with <pad>, lengths (B,) int64)``, ``L`` the longest sequence in the batch.
     """
 
