@@ -14,6 +14,7 @@ import pytest
 from drugforge.core.dataset import Dataset
 from drugforge.core.errors import InputError
 from drugforge.core.evaluation.fit import evaluate_split
+from drugforge.core.registry import Registry
 from drugforge.core.selection.auto import ModelFactory, select_model
 from drugforge.core.selection.search import search_hyperparameters
 from drugforge.core.splits import kfold, make_split
@@ -145,6 +146,19 @@ def test_selection_prefers_the_model_that_fits() -> None:
     assert [row.spec.describe() for row in result.rows] == ["mean", "ridge", "ensemble(ridge+mean)"]
     assert result.best.name == "ridge" and result.best.params == {"seed": 4}
     assert result.rows[1].score < 0.2 < result.rows[0].score
+
+
+def test_a_registry_of_classes_is_a_model_factory() -> None:
+    registry: Registry[Any] = Registry("toy model")
+    registry.add(MeanModel, name="mean")
+    registry.add(RidgeModel, name="ridge")
+    models = ModelFactory.from_registry(registry)
+    assert models.with_seed("ridge", {"alpha": 2.0}, 3) == {"alpha": 2.0, "seed": 3}
+    assert models.with_seed("mean", {}, 3) == {}
+    ridge = models.build("ridge", "regression", alpha=2.0)
+    assert isinstance(ridge, RidgeModel) and ridge.alpha == 2.0
+    with pytest.raises(ValueError, match="unknown toy model 'lasso'"):
+        models.build("lasso", "regression")
 
 
 def test_search_and_fit_evaluate_on_vectors() -> None:

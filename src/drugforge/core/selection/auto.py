@@ -13,6 +13,7 @@ Nothing here knows a modality: the caller passes the candidate names, a fold fun
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import numpy as np
 
 from drugforge.core.dataset import Dataset
 from drugforge.core.evaluation.metrics import METRIC_DIRECTIONS, compute_metrics, primary_metric
+from drugforge.core.registry import Registry
 from drugforge.core.splits import Split
 
 if TYPE_CHECKING:  # the report module behind fit.py imports matplotlib; selection needs none
@@ -64,6 +66,19 @@ class ModelFactory:
 
     build: ModelBuilder
     param_names: Callable[[str], set[str]]
+
+    @classmethod
+    def from_registry(cls, registry: Registry[Any]) -> ModelFactory:
+        """Models as a registry of classes builds them: ``cls(task=task, **params)``."""
+
+        def build(name: str, task: Any, **params: Any) -> FitPredictor:
+            model: FitPredictor = registry.get(name)(task=task, **params)
+            return model
+
+        def param_names(name: str) -> set[str]:
+            return set(inspect.signature(registry.get(name).__init__).parameters)
+
+        return cls(build=build, param_names=param_names)
 
     def with_seed(self, name: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
         """``params`` plus ``seed`` when the model takes one and ``params`` does not set it."""
