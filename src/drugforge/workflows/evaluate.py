@@ -15,7 +15,7 @@ from drugforge.core.errors import InputError
 from drugforge.core.evaluation.calibration import task_calibration_report
 from drugforge.core.evaluation.report import write_report
 from drugforge.workflows.common import make_logger, read_input
-from drugforge.molecules.evaluation import score
+from drugforge.core.evaluation.fit import score
 
 
 @dataclass

@@ -19,14 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from drugforge.core.artifacts import save_model, write_json
 from drugforge.molecules.chem import StandardizerConfig
 from drugforge.molecules.data.dataset import MoleculeDataset, PrepReport, prepare_dataset
-from drugforge.molecules.data.splits import Split, make_split
+from drugforge.molecules.data.splits import make_split
+from drugforge.core.splits import Split
 from drugforge.core.errors import GateFailedError, InputError
 from drugforge.core.evaluation.gate import check_requirements, parse_requirements, validate_requirements
 from drugforge.molecules.models import build_model, get_model_class, model_choices, model_param_names
 from drugforge.molecules.models.base import MolecularPredictor
-from drugforge.molecules.selection.auto import DEFAULT_POOL, AutoResult, ModelSpec, select_model
+from drugforge.molecules.selection.auto import DEFAULT_POOL, select_model
+from drugforge.core.selection.auto import AutoResult, ModelSpec
 from drugforge.workflows.common import Logger, make_logger, read_input
-from drugforge.molecules.evaluation import Evaluation, evaluate_split
+from drugforge.core.evaluation.fit import Evaluation, evaluate_split
 
 SplitName = str  # random | scaffold | cluster | column:NAME
 

@@ -44,7 +44,7 @@ _MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "<
 
 @dataclass
 class MoleculeDataset:
-    """Standardized molecules with a float label matrix.
+    """Standardized molecules with a float label matrix (a :class:`drugforge.core.dataset.Dataset`).
 
     Attributes
     ----------
@@ -90,6 +90,11 @@ class MoleculeDataset:
     @property
     def n_tasks(self) -> int:
         return len(self.target_names)
+
+    @property
+    def inputs(self) -> list[str]:
+        """The model inputs (:class:`drugforge.core.dataset.Dataset`): the SMILES."""
+        return self.smiles
 
     def subset(self, idx: Sequence[int] | np.ndarray) -> MoleculeDataset:
         """A new dataset with the molecules at positions ``idx`` (in that order)."""

@@ -438,7 +438,7 @@ class OnnxExport:
 def _reported_std(
     g: GraphBuilder, mean: str, spread: str | None, recipe: dict[str, Any] | None, n_tasks: int
 ) -> tuple[str | None, str]:
-    """The ``std`` output: :func:`drugforge.molecules.evaluation.apply_uncertainty` in ONNX."""
+    """The ``std`` output: ``core.evaluation.uncertainty.apply_uncertainty`` in ONNX."""
     if recipe is None:
         return spread, "the model's native spread (uncalibrated)"
     method = recipe.get("method")

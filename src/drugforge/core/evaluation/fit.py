@@ -1,39 +1,52 @@
-"""Fit-and-evaluate on a split, with uncertainty calibrated on the validation part.
+"""Fit-and-evaluate on a split of any dataset, with uncertainty calibrated on the validation part.
 
-Uncertainty policy (written once, used by train, evaluate and predict):
-
-* regression, model with native spread (GP, ensemble): ``std = scale_t * native_std``, where the
-  per-target ``scale_t`` is fitted on the validation molecules so that standardized residuals have
-  unit RMS;
-* regression, model without native spread (SVM, GBM, single network): a constant per-target
-  ``std_t`` estimated from the validation residuals (split-conformal style);
-* classification: the members' spread of the probability when the model is an ensemble, else the
-  Bernoulli standard deviation ``sqrt(p (1 - p))``.
+:func:`evaluate_split` fits a model on ``split.train`` (early stopping on ``split.val``), fits the
+uncertainty recipe on the validation rows (:mod:`drugforge.core.evaluation.uncertainty` writes
+the policy down) and scores the test rows. It works on any :class:`~drugforge.core.dataset.Dataset`
+and any model with ``fit``/``predict_dist`` over that dataset's ``inputs``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from drugforge.molecules.data.dataset import MoleculeDataset
-from drugforge.molecules.data.splits import Split
+from drugforge.core.dataset import Dataset
 from drugforge.core.evaluation.calibration import task_calibration_report
-from drugforge.core.evaluation.uncertainty import apply_uncertainty, calibrate_uncertainty
 from drugforge.core.evaluation.metrics import MetricsResult, compute_metrics
 from drugforge.core.evaluation.report import write_report
-from drugforge.molecules.models.base import MolecularPredictor
+from drugforge.core.evaluation.uncertainty import apply_uncertainty, calibrate_uncertainty
+from drugforge.core.splits import Split
+
+__all__ = ["Evaluation", "FitPredictor", "evaluate_split", "score"]
+
+
+class FitPredictor(Protocol):
+    """What fitting, evaluating and selecting need from a model (the scikit-learn-style
+    predictor contract: ``X`` are a dataset's ``inputs``, ``y`` an ``(n, t)`` label matrix)."""
+
+    def fit(
+        self, X: Sequence[Any], y: Any, X_val: Sequence[Any] | None = None, y_val: Any = None
+    ) -> Any: ...
+
+    def predict(self, X: Sequence[Any]) -> np.ndarray: ...
+
+    def predict_dist(self, X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+
+M = TypeVar("M", bound=FitPredictor)
 
 
 @dataclass
-class Evaluation:
+class Evaluation(Generic[M]):
     """A fitted model with its validation/test predictions, metrics and calibration."""
 
-    model: MolecularPredictor
-    dataset: MoleculeDataset
+    model: M
+    dataset: Dataset
     split: Split
     uncertainty: dict[str, Any]
     test_pred: np.ndarray
@@ -64,40 +77,36 @@ class Evaluation:
         )
 
 
-def score(
-    task: str,
-    dataset: MoleculeDataset,
-    pred: np.ndarray,
-) -> MetricsResult:
+def score(task: str, dataset: Dataset, pred: np.ndarray) -> MetricsResult:
     """Metrics of ``pred`` against ``dataset`` (plus cliff RMSE when cliff labels exist)."""
     cliff = dataset.extra.get("cliff_mol") if dataset.extra else None
     extra = {"cliff_mol": cliff} if task == "regression" and cliff is not None else None
     return compute_metrics(task, dataset.y, pred, dataset.target_names, extra)
 
 
-def evaluate_split(
-    model: MolecularPredictor, dataset: MoleculeDataset, split: Split, *, fit: bool = True
-) -> Evaluation:
+def evaluate_split(model: M, dataset: Dataset, split: Split, *, fit: bool = True) -> Evaluation[M]:
     """Fit on ``split.train`` (early stopping on ``split.val``), calibrate on val, score test."""
     train, val, test = (dataset.subset(idx) for idx in (split.train, split.val, split.test))
     if fit:
-        if len(val.smiles):
-            model.fit(train.smiles, train.y, val.smiles, val.y)
+        if len(val):
+            model.fit(train.inputs, train.y, val.inputs, val.y)
         else:
-            model.fit(train.smiles, train.y)
+            model.fit(train.inputs, train.y)
     task = dataset.task
     val_metrics: dict[str, float] = {}
-    if len(val.smiles):
-        val_mean, val_std = model.predict_dist(val.smiles)
+    if len(val):
+        val_mean, val_std = model.predict_dist(val.inputs)
         recipe = calibrate_uncertainty(task, val.y, val_mean, val_std)
         val_metrics = dict(score(task, val, val_mean).overall)
     else:
-        # no validation molecules: calibrate on the training fit (optimistic; recorded as such)
-        tr_mean, tr_std = model.predict_dist(train.smiles)
+        # no validation rows: calibrate on the training fit (optimistic; recorded as such)
+        tr_mean, tr_std = model.predict_dist(train.inputs)
         recipe = calibrate_uncertainty(task, train.y, tr_mean, tr_std)
         recipe["fitted_on"] = "train"
-    mean, raw_std = model.predict_dist(test.smiles)
+    mean, raw_std = model.predict_dist(test.inputs)
     std = apply_uncertainty(recipe, mean, raw_std)
     result = score(task, test, mean)
-    calibration = task_calibration_report(task, test.y, mean, std, target_names=dataset.target_names) or {}
+    calibration = (
+        task_calibration_report(task, test.y, mean, std, target_names=dataset.target_names) or {}
+    )
     return Evaluation(model, dataset, split, recipe, mean, std, result, val_metrics, calibration)

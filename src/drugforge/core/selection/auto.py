@@ -1,0 +1,215 @@
+"""``--model auto``: choose a model by cross-validation on the training data only.
+
+Every candidate of the pool is scored with k-fold cross-validation on the training rows. The
+out-of-fold predictions are kept, so the averages of the best two and three candidates are
+scored too at no extra training cost; the best of all is the choice. The test rows are never
+seen here.
+
+Nothing here knows a modality: the caller passes the candidate names, a fold function and a
+:class:`ModelFactory` that builds a model from a registry name (molecules:
+:mod:`drugforge.molecules.selection.auto`). The averages are specs of the registry's
+``ensemble`` model, which must accept ``members`` and ``member_params``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from drugforge.core.dataset import Dataset
+from drugforge.core.evaluation.metrics import METRIC_DIRECTIONS, compute_metrics, primary_metric
+from drugforge.core.registry import Registry
+from drugforge.core.splits import Split
+
+if TYPE_CHECKING:  # the report module behind fit.py imports matplotlib; selection needs none
+    from drugforge.core.evaluation.fit import FitPredictor
+
+__all__ = [
+    "ENSEMBLE",
+    "AutoResult",
+    "CVRow",
+    "FoldFunction",
+    "Log",
+    "ModelBuilder",
+    "ModelFactory",
+    "ModelSpec",
+    "better",
+    "cross_validate",
+    "score_predictions",
+    "select_model",
+]
+
+#: the registry name of the model that averages its members (the best-two/three candidates)
+ENSEMBLE = "ensemble"
+
+#: where progress lines go (the workflow's logger); None keeps quiet
+Log = Callable[[str], None] | None
+#: the training data -> its cross-validation folds (a modality's k-fold with its grouping)
+FoldFunction = Callable[[Any], list[Split]]
+
+
+class ModelBuilder(Protocol):
+    """Builds the model registered under ``name`` for ``task`` with ``params``."""
+
+    def __call__(self, name: str, task: Any, **params: Any) -> FitPredictor: ...
+
+
+@dataclass(frozen=True)
+class ModelFactory:
+    """How selection turns registry names into models: ``build(name, task, **params)``, and the
+    constructor parameters of a name (``seed`` is passed only to models that take one)."""
+
+    build: ModelBuilder
+    param_names: Callable[[str], set[str]]
+
+    @classmethod
+    def from_registry(cls, registry: Registry[Any]) -> ModelFactory:
+        """Models as a registry of classes builds them: ``cls(task=task, **params)``."""
+
+        def build(name: str, task: Any, **params: Any) -> FitPredictor:
+            model: FitPredictor = registry.get(name)(task=task, **params)
+            return model
+
+        def param_names(name: str) -> set[str]:
+            return set(inspect.signature(registry.get(name).__init__).parameters)
+
+        return cls(build=build, param_names=param_names)
+
+    def with_seed(self, name: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
+        """``params`` plus ``seed`` when the model takes one and ``params`` does not set it."""
+        out = dict(params)
+        if "seed" in self.param_names(name):
+            out.setdefault("seed", seed)
+        return out
+
+
+@dataclass
+class ModelSpec:
+    """A model to build: a registry name and its parameters (an ensemble names its members)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.name == ENSEMBLE:
+            return "ensemble(" + "+".join(self.params.get("members", ())) + ")"
+        return self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": self.params}
+
+
+@dataclass
+class CVRow:
+    spec: ModelSpec
+    score: float  # primary metric over the pooled out-of-fold predictions
+    fold_scores: list[float]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.spec.describe(),
+            "score": self.score,
+            "fold_mean": float(np.nanmean(self.fold_scores)) if self.fold_scores else float("nan"),
+            "fold_sd": float(np.nanstd(self.fold_scores)) if self.fold_scores else float("nan"),
+            "seconds": self.seconds,
+        }
+
+
+@dataclass
+class AutoResult:
+    best: ModelSpec
+    metric: str
+    rows: list[CVRow]
+
+    def table(self) -> list[dict[str, Any]]:
+        return [row.to_dict() for row in self.rows]
+
+
+def score_predictions(task: str, metric: str, y: np.ndarray, pred: np.ndarray) -> float:
+    """``metric`` of ``pred`` against ``y`` over all targets (NaN when undefined)."""
+    result = compute_metrics(task, y, pred, [f"t{i}" for i in range(y.shape[1])])
+    return float(result.overall.get(metric, float("nan")))
+
+
+def select_model(
+    train: Dataset,
+    pool: Sequence[str],
+    make_folds: FoldFunction,
+    models: ModelFactory,
+    *,
+    seed: int = 0,
+    model_params: dict[str, dict[str, Any]] | None = None,
+    log: Log = None,
+) -> AutoResult:
+    """Cross-validate each candidate of ``pool`` over the folds ``make_folds(train)``; return the
+    best spec with the table (the averages of the best two and three included)."""
+    task = train.task
+    metric = primary_metric(task)
+    higher_better = METRIC_DIRECTIONS[metric] == "higher"
+    folds = make_folds(train)
+    y = train.y
+    rows: list[CVRow] = []
+    oof: dict[str, np.ndarray] = {}
+    for name in pool:
+        spec = ModelSpec(name, models.with_seed(name, (model_params or {}).get(name, {}), seed))
+        pred, fold_scores, seconds = cross_validate(train, spec, folds, metric, models)
+        oof[name] = pred
+        row = CVRow(spec, score_predictions(task, metric, y, pred), fold_scores, seconds)
+        rows.append(row)
+        if log is not None:
+            log(f"  cv {row.spec.describe():<28} {metric} = {row.score:.4f}  ({seconds:.1f} s)")
+
+    def sort_key(row: CVRow) -> float:
+        s = row.score if np.isfinite(row.score) else (-np.inf if higher_better else np.inf)
+        return -s if higher_better else s
+
+    singles = sorted(rows, key=sort_key)
+    for top in (2, 3):
+        if len(singles) < top:
+            continue
+        members = [row.spec.name for row in singles[:top]]
+        avg = np.mean([oof[name] for name in members], axis=0)
+        member_params = {row.spec.name: row.spec.params for row in singles[:top]}
+        spec = ModelSpec(ENSEMBLE, {"members": members, "member_params": member_params})
+        rows.append(CVRow(spec, score_predictions(task, metric, y, avg), [], 0.0))
+        if log is not None:
+            log(f"  cv {spec.describe():<28} {metric} = {rows[-1].score:.4f}  (averaged OOF)")
+    best = min(rows, key=sort_key)
+    return AutoResult(best=best.spec, metric=metric, rows=rows)
+
+
+def cross_validate(
+    train: Dataset, spec: ModelSpec, folds: list[Split], metric: str, models: ModelFactory
+) -> tuple[np.ndarray, list[float], float]:
+    """Out-of-fold predictions of ``spec`` over ``folds``, the per-fold scores and the seconds."""
+    task = train.task
+    start = time.perf_counter()
+    pred = np.full(train.y.shape, np.nan)
+    fold_scores = []
+    for fold in folds:
+        tr = train.subset(fold.train)
+        model = models.build(spec.name, task, **spec.params)
+        if len(fold.val):
+            va = train.subset(fold.val)
+            model.fit(tr.inputs, tr.y, va.inputs, va.y)
+        else:
+            model.fit(tr.inputs, tr.y)
+        fold_pred = model.predict(train.subset(fold.test).inputs)
+        pred[fold.test] = fold_pred
+        fold_scores.append(score_predictions(task, metric, train.y[fold.test], fold_pred))
+    return pred, fold_scores, time.perf_counter() - start
+
+
+def better(metric: str, a: float, b: float) -> bool:
+    """Is score ``a`` better than ``b`` for ``metric``? (NaN is never better.)"""
+    if not np.isfinite(a):
+        return False
+    if not np.isfinite(b):
+        return True
+    return a > b if METRIC_DIRECTIONS[metric] == "higher" else a < b
