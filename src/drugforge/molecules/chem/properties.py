@@ -40,7 +40,6 @@ match are matched; the result is the same number (tested against ``QED.qed``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -164,15 +163,20 @@ PROPERTIES: tuple[Property, ...] = (
     Property("tpsa", rdmd.CalcTPSA, "topological polar surface area of N and O (Ertl 2000)"),
     Property("hbd", rdmd.CalcNumLipinskiHBD, "H-bond donors as Lipinski defined them: NH and OH"),
     Property("hba", rdmd.CalcNumLipinskiHBA, "H-bond acceptors as Lipinski defined them: N and O"),
-    Property("rotatable_bonds", _rotatable_bonds, "rotatable bonds (RDKit's strict definition)",
-             aliases=("rotb",)),  # fmt: skip
+    Property(
+        "rotatable_bonds",
+        _rotatable_bonds,
+        "rotatable bonds (RDKit's strict definition)",
+        aliases=("rotb",),
+    ),
     Property("aromatic_rings", rdmd.CalcNumAromaticRings, "aromatic rings of the SSSR"),
     Property("fsp3", rdmd.CalcFractionCSP3, "fraction of sp3 carbons"),
     Property("formal_charge", Chem.GetFormalCharge, "net formal charge"),
     Property("heavy_atoms", Chem.Mol.GetNumHeavyAtoms, "number of non-hydrogen atoms"),
     Property("qed", qed, "quantitative estimate of drug-likeness, 0..1 (RDKit's QED)"),
-    Property("sa_score", sa_score, "synthetic accessibility, 1 (easy) .. 10 (hard)",
-             aliases=("sa",)),  # fmt: skip
+    Property(
+        "sa_score", sa_score, "synthetic accessibility, 1 (easy) .. 10 (hard)", aliases=("sa",)
+    ),
     Property("rings", rdmd.CalcNumRings, "rings of the SSSR", profile=False),
 )
 
@@ -260,9 +264,7 @@ def properties_many(
     return out, errors
 
 
-def property_values(
-    mols: Sequence[Chem.Mol | None], name: str
-) -> tuple[np.ndarray, list[str]]:
+def property_values(mols: Sequence[Chem.Mol | None], name: str) -> tuple[np.ndarray, list[str]]:
     """One property (``name`` or an alias) of each molecule: (float values, error texts).
 
     The same numbers as the profile's column: ``None`` or a molecule RDKit fails on gives NaN

@@ -54,9 +54,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rdkit import Chem, DataStructs, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
+from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.molecules.chem.properties import PROPERTIES, property_values, resolve_property
-from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
 
 __all__ = [
     "COMPONENT_KINDS",
