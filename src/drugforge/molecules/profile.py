@@ -1,6 +1,6 @@
 """The profile of a molecule: a ready drug-likeness and toxicity panel, no training.
 
-One output row per input row, in input order, with the input's columns and:
+One row per input SMILES, in input order, with:
 
 * the physicochemical values of :mod:`drugforge.molecules.chem.properties` (``mw`` .. ``sa_score``);
 * the rules of :mod:`drugforge.molecules.chem.alerts`: ``lipinski_violations``, ``lipinski``, ``veber``,
