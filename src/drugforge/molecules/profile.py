@@ -2,11 +2,12 @@
 
 One row per input SMILES, in input order, with:
 
-* the physicochemical values of :mod:`drugforge.molecules.chem.properties` (``mw`` .. ``sa_score``);
-* the rules of :mod:`drugforge.molecules.chem.alerts`: ``lipinski_violations``, ``lipinski``, ``veber``,
-  ``leadlike`` (booleans), then per alert family a boolean (``PAINS``, ``Brenk``, ``NIH``) and a
-  count (``n_PAINS`` ...), and ``alerts``: every hit as ``FAMILY:name [atoms i,j,...]`` joined
-  by ``"; "`` (0-based atom indices);
+* the physicochemical values of :mod:`drugforge.molecules.chem.properties` (``mw`` ..
+  ``sa_score``);
+* the rules of :mod:`drugforge.molecules.chem.alerts`: ``lipinski_violations``, ``lipinski``,
+  ``veber``, ``leadlike`` (booleans), then per alert family a boolean (``PAINS``, ``Brenk``,
+  ``NIH``) and a count (``n_PAINS`` ...), and ``alerts``: every hit as
+  ``FAMILY:name [atoms i,j,...]`` joined by ``"; "`` (0-based atom indices);
 * the predicted endpoints of the shipped prediction panel when it is installed
   (``<name>``, ``<name>_std``, ``<name>_ad_similarity``, ``<name>_in_domain``);
 * ``<column>_pctl_drugs``: the percentile (0-100) of each value among approved drugs
@@ -16,9 +17,10 @@ One row per input SMILES, in input order, with:
 
 Molecules are profiled as written (no salt stripping or neutralization): the profile describes
 the structure the user gave. The panel's endpoints alone are predicted for the standardized
-parent (largest fragment, neutralized), the form its models were trained on. Molecules above ``max_heavy_atoms`` (default 200: the largest
-approved drug of the reference set has 200) are refused with an error rather than spending
-seconds on substructure searches; so is SMILES text longer than 12 characters per allowed atom.
+parent (largest fragment, neutralized), the form its models were trained on. Molecules above
+``max_heavy_atoms`` (default 200: the largest approved drug of the reference set has 200) are
+refused with an error rather than spending seconds on substructure searches; so is SMILES text
+longer than 12 characters per allowed atom.
 
 :func:`profile_frame` is a pure function of a list of SMILES, so a chunked engine can call it
 chunk by chunk (:func:`profile_many` does, through :mod:`drugforge.core.engine`); :class:`Profiler`

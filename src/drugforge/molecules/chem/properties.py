@@ -58,6 +58,7 @@ __all__ = [
     "Property",
     "mol_properties",
     "properties_many",
+    "property_spellings",
     "property_values",
     "qed",
     "qed_queries",
@@ -181,10 +182,10 @@ PROPERTIES: tuple[Property, ...] = (
 )
 
 _BY_NAME: dict[str, Property] = {p.name: p for p in PROPERTIES}
-#: every accepted spelling -> its property
+#: every accepted spelling -> its property: the names in table order, then the aliases
 _SPELLINGS: dict[str, Property] = {
-    **{alias: p for p in PROPERTIES for alias in p.aliases},
     **_BY_NAME,
+    **{alias: p for p in PROPERTIES for alias in p.aliases},
 }
 
 #: the columns of :func:`properties_many` (and of ``drugforge profile``), in output order
@@ -201,6 +202,11 @@ def resolve_property(name: str) -> Property:
         raise ValueError(f"unknown property '{name}'; choose from: "
                          f"{', '.join(_BY_NAME)}")  # fmt: skip
     return found
+
+
+def property_spellings() -> dict[str, str]:
+    """Every accepted spelling -> its property's name (names first, then aliases)."""
+    return {spelling: prop.name for spelling, prop in _SPELLINGS.items()}
 
 
 def _one(mol: Chem.Mol, qed_candidates: np.ndarray, wanted: Sequence[str]) -> list[float]:

@@ -18,15 +18,10 @@ Transforms (REINVENT's ``sigmoid``/``reverse_sigmoid``/``step`` with ``low``/``h
 clipped ``linear`` ramp): see :class:`Transform`. The total is the weighted geometric mean of the
 transformed components (REINVENT's default; ``aggregate='arithmetic'`` for the weighted mean),
 times a 0/1 filter: every ``must`` SMARTS matches, no ``must_not`` SMARTS matches, and every hard
-constraint such as ``qed >= 0.5`` holds (on raw values: a component's, or a property of the
-property table :data:`~drugforge.molecules.chem.properties.PROPERTIES`, by its profile name or
-an alias). A molecule failing the filter scores 0 but keeps its component values.
-
-``qed``, ``sa`` and the constraint properties are the values ``drugforge profile`` writes (one
-definition each). The constraints used to have a table of their own: its spellings ``logp``,
-``rotb`` and ``sa`` remain aliases of ``clogp``, ``rotatable_bonds`` and ``sa_score``, but
-``hbd``/``hba`` now count Lipinski's NH+OH and N+O (benzamide: 2 and 2), as the profile does,
-where they counted RDKit's ``CalcNumHBD``/``CalcNumHBA`` (benzamide: 1 and 1).
+constraint such as ``qed >= 0.5`` holds (on raw values: a component's, or a property of
+:data:`~drugforge.molecules.chem.properties.PROPERTIES`, the values ``drugforge profile`` writes,
+by name or alias: ``logp``, ``rotb``, ``sa``; ``hbd``/``hba`` are Lipinski's counts). A molecule
+failing the filter scores 0 but keeps its component values.
 
 A string that is not a valid molecule, or a component that fails on a molecule (a model that
 cannot featurize it), gives a NaN total with an error text: a failed score is NaN, never 0.
@@ -56,7 +51,7 @@ from rdkit.Chem import rdFingerprintGenerator
 
 from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
 from drugforge.molecules.chem.mol import parse_smiles
-from drugforge.molecules.chem.properties import PROPERTIES, property_values, resolve_property
+from drugforge.molecules.chem.properties import property_spellings, property_values
 
 __all__ = [
     "COMPONENT_KINDS",
@@ -232,23 +227,6 @@ class ObjectiveConfig(BaseModel):
 
 #: the property behind each built-in score kind (the same numbers as the profile's columns)
 _SCORE_PROPERTIES = {"qed": "qed", "sa": "sa_score"}
-
-
-def constraint_names(components: Sequence[str] = ()) -> list[str]:
-    """What a constraint may name: the components, the built-in scores, the table's properties.
-
-    Aliases are accepted too (:func:`~drugforge.molecules.chem.properties.resolve_property`).
-    """
-    names = [*components, *_SCORE_PROPERTIES, *(p.name for p in PROPERTIES)]
-    return list(dict.fromkeys(names))
-
-
-def _is_property(name: str) -> bool:
-    try:
-        resolve_property(name)
-    except ValueError:
-        return False
-    return True
 
 
 # ----------------------------------------------------------------------- parsing specs
@@ -474,13 +452,14 @@ class Objective:
             self._add(component)
         self.must = [_smarts(p, "must") for p in config.must]
         self.must_not = [_smarts(p, "must-not") for p in config.must_not]
+        spellings = property_spellings()  # name or alias -> name
         for constraint in config.constraints:
-            if constraint.metric not in self.names and not _is_property(constraint.metric):
-                choices = ", ".join(constraint_names(self.names))
-                aliases = ", ".join(f"{a} ({p.name})" for p in PROPERTIES for a in p.aliases
-                                    if a not in choices.split(", "))  # fmt: skip
+            if constraint.metric not in self.names and constraint.metric not in spellings:
+                names = (a for a, n in spellings.items() if a == n)
+                choices = list(dict.fromkeys([*self.names, *_SCORE_PROPERTIES, *names]))
+                aliases = ", ".join(f"{a} ({n})" for a, n in spellings.items() if a not in choices)
                 raise InputError(f"constraint '{constraint.describe()}': unknown name "
-                                 f"'{constraint.metric}'; choose from: {choices}; "
+                                 f"'{constraint.metric}'; choose from: {', '.join(choices)}; "
                                  f"aliases: {aliases}")  # fmt: skip
 
     def _add(self, component: Component) -> None:
@@ -489,7 +468,12 @@ class Objective:
         name = component.name or kind
         scorer: Callable[[list[Chem.Mol], list[str]], tuple[np.ndarray, list[str]]]
         if kind in _SCORE_PROPERTIES:
-            scorer = self._property(_SCORE_PROPERTIES[kind])
+            prop = _SCORE_PROPERTIES[kind]
+
+            def from_table(mols: list[Chem.Mol], smiles: list[str]) -> tuple[np.ndarray, list[str]]:
+                return property_values(mols, prop)
+
+            scorer = from_table
         elif kind == "similarity":
             refs = []
             for text in component.smiles:
@@ -527,15 +511,6 @@ class Objective:
         self.weights.append(component.weight)
         self.transforms.append(transform)
         self._scorers.append(scorer)
-
-    @staticmethod
-    def _property(
-        name: str,
-    ) -> Callable[[list[Chem.Mol], list[str]], tuple[np.ndarray, list[str]]]:
-        def score(mols: list[Chem.Mol], smiles: list[str]) -> tuple[np.ndarray, list[str]]:
-            return property_values(mols, name)
-
-        return score
 
     @staticmethod
     def _per_mol(
