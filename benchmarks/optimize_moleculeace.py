@@ -85,9 +85,10 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     import torch
 
     from drugforge.molecules.chem.mol import parse_smiles
+    from drugforge.molecules.chem.properties import property_values
     from drugforge.molecules.data.catalog import load_dataset
     from drugforge.molecules.generation.moses import load_moses_split
-    from drugforge.molecules.generation.scoring import DESCRIPTORS, Objective
+    from drugforge.molecules.generation.scoring import Objective
     from drugforge.workflows.generate import sample_strings
     from drugforge.workflows.optimize import (
         OptimizeConfig,
@@ -139,7 +140,8 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
             "n": len(top), "n_pass_constraint": int(top["passes_filters"].sum()),
             "pki_mean": float(top["pKi"].mean()), "pki_min": float(top["pKi"].min()),
             "pki_max": float(top["pKi"].max()),
-            "qed_min": min(DESCRIPTORS["qed"](parse_smiles(s)) for s in top["smiles"]),
+            "qed_min": float(np.min(property_values([parse_smiles(s) for s in top["smiles"]],
+                                                    "qed")[0])),
             "intdiv1": summary["top"]["intdiv1"], "scaffolds": summary["top"]["scaffolds"],
             "novel_fraction": float(np.mean(novel)),
             "in_train_fraction": float(np.mean([s in reference_train for s in gen])),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from drugforge.workflows.profile import Profiler, profile_many
+from drugforge.molecules.profile import Profiler, profile_many
 
 
 def moses_test_smiles(n: int, seed: int) -> list[str]:

@@ -81,6 +81,35 @@ def test_constraints_weights_and_aggregation() -> None:
     assert t.total[0] == pytest.approx((t.raw["qed"][0] + 3 * t.raw["similarity"][0]) / 4)
 
 
+def test_constraints_use_the_profile_definitions_and_old_spellings() -> None:
+    """Constraint names are the profile's properties; logp/rotb/sa stay accepted as aliases.
+
+    hbd/hba are Lipinski's counts, as in ``drugforge profile``: benzamide has 2 donors (the NH2's
+    two N-H) and 2 acceptors (N and O); RDKit's CalcNumHBD/CalcNumHBA, which optimize used before
+    the property table, count 1 and 1.
+    """
+    from drugforge.molecules.chem.properties import mol_properties
+
+    benzamide = "NC(=O)c1ccccc1"
+    profile = mol_properties(parse_smiles(benzamide))
+    assert (profile["hbd"], profile["hba"]) == (2, 2)
+
+    def passes(*constraints: str) -> list[bool]:
+        scorer = objective("qed", constraints=[parse_constraint(c) for c in constraints])
+        return scorer.score([benzamide]).passes.tolist()
+
+    assert passes("hbd>=2", "hba>=2", "hbd<=2", "hba<=2") == [True]
+    assert passes("hbd<=1") == [False] and passes("hba<=1") == [False]
+    for old, new in [("logp", "clogp"), ("rotb", "rotatable_bonds"), ("sa", "sa_score")]:
+        value = profile[new]
+        assert passes(f"{old}>={value}", f"{old}<={value}", f"{new}>={value}") == [True], old
+        assert passes(f"{old}>{value}") == [False], old
+    assert passes("rings<=1", "rings>=1", "fsp3<=0", "aromatic_rings>=1") == [True]
+    text = r"choose from: qed, sa, mw, clogp, .*aliases: logp \(clogp\), rotb"
+    with pytest.raises(InputError, match=text):
+        objective("qed", constraints=[parse_constraint("potency>=5")])
+
+
 def test_transforms() -> None:
     x = np.array([5.0, 7.0, 9.0, np.nan, 11.0])
     sig = Transform(kind="sigmoid", low=5, high=9)(x)

