@@ -15,6 +15,7 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from rdkit import Chem
 
 from drugforge.molecules.artifacts import LoadedModel, load_model
@@ -26,6 +27,7 @@ from drugforge.molecules.featurize.batch import feature_cache_disabled
 from drugforge.workflows.common import check_output_path, make_logger
 from drugforge.core.evaluation.uncertainty import apply_uncertainty
 from drugforge.core.progress import Progress
+from drugforge.core.config import RunConfig
 
 
 @dataclass
@@ -129,7 +131,30 @@ def _predict_batch(loaded: LoadedModel, batch: Sequence[Chem.Mol | str], idx: li
                 errors[i] = f"prediction failed: {' '.join(str(err).split())}"
 
 
-def run_predict(
+class PredictConfig(RunConfig):
+    """The validated configuration of one ``drugforge predict`` run."""
+
+    model_dir: str = Field(json_schema_extra={"cli": {"positional": True}})
+    input: str = Field(json_schema_extra={"cli": {"positional": True}})
+    out: str = Field(description="output .csv/.tsv/.parquet (optionally .gz)")
+    smiles_column: str | None = None
+    batch_size: int = 2048
+    encoding: str | None = Field(
+        default=None, description="text encoding of INPUT when it is not UTF-8 (e.g. latin-1)"
+    )
+    force: bool = False
+    quiet: bool = False
+
+
+def run_predict(config: PredictConfig) -> PredictSummary:
+    """Predict every row of ``config.input`` with the model in ``config.model_dir``."""
+    return predict_file(config.model_dir, config.input, config.out,
+                        smiles_column=config.smiles_column, force=config.force,
+                        batch_size=config.batch_size, quiet=config.quiet,
+                        encoding=config.encoding)  # fmt: skip
+
+
+def predict_file(
     model_dir: str | Path,
     data: str | Path,
     out: str | Path | None,
