@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import argparse
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = "score generated molecules on a benchmark"
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.benchmark import MosesBenchmarkConfig
+
+    return (MosesBenchmarkConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -6,9 +6,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = "the dataset catalog"
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.datasets import DatasetExportConfig, DatasetShowConfig
+
+    return (DatasetShowConfig, DatasetExportConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

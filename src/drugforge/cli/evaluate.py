@@ -6,9 +6,18 @@ from __future__ import annotations
 import argparse
 import json
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = "score a saved model on a labelled file"
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.evaluate import EvaluateConfig
+
+    return (EvaluateConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

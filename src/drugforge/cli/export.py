@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = "write a saved model as ONNX, with its featurization and a parity check"
@@ -14,6 +16,13 @@ PARSER = {
     "ONNX, write OUT and OUT.json (how to compute the inputs without drugforge), and check "
     "that onnxruntime reproduces drugforge's predictions within 1e-5.",
 }
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.export import ExportConfig
+
+    return (ExportConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -6,9 +6,18 @@ from __future__ import annotations
 import argparse
 import json
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = "sample molecules from a generator"
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.generate import GenerateConfig
+
+    return (GenerateConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from pydantic import BaseModel
+
 HELP = "list the available models"
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """No options, no config."""
+    return ()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

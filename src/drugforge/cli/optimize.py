@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = "steer a chem-lm generator toward an objective (reinforcement learning)"
@@ -39,6 +41,13 @@ PARSER = {
     "epilog": _OPTIMIZE_EPILOG,
     "formatter_class": argparse.RawDescriptionHelpFormatter,
 }
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.optimize import OptimizeConfig
+
+    return (OptimizeConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = "predict every row of a file with a saved model"
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.predict import PredictConfig
+
+    return (PredictConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

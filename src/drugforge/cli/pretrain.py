@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = "pretrain the chemical language model on SMILES"
@@ -30,6 +32,11 @@ def architectures() -> dict[str, tuple[type[Any], Callable[[Any], Any]]]:
         "smiles-vae": (TrainVAEConfig, run_train_vae),
         "latent-gan": (TrainLatentGANConfig, run_train_latent_gan),
     }
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options (one per ``--arch``)."""
+    return tuple(config for config, _ in architectures().values())
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

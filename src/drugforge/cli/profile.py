@@ -6,10 +6,19 @@ from __future__ import annotations
 import argparse
 import json
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = ("drug-likeness, alerts, predicted toxicity and approved-drug percentiles for every "
         "molecule of a file")  # fmt: skip
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.profile import ProfileConfig
+
+    return (ProfileConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 
 HELP = "score, filter and rank a compound library of any size with saved models"
@@ -16,6 +18,13 @@ PARSER = {
     "models' target names (and TARGET_std), built-in properties, 'similarity'; quote "
     "other characters with backticks.",
 }
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.screen import ScreenConfig
+
+    return (ScreenConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
+from pydantic import BaseModel
+
 from drugforge.cli.options import add_options, build_config
 from drugforge.core.errors import DrugforgeError
 
 HELP = "train, evaluate, gate and save a model"
+
+
+def config_models() -> tuple[type[BaseModel], ...]:
+    """The config models whose fields are this command's options."""
+    from drugforge.workflows.train import TrainConfig
+
+    return (TrainConfig,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -46,7 +46,7 @@ def run_demo(config: DemoConfig) -> dict[str, Path]:
         shutil.rmtree(root)
     root.mkdir(parents=True)
     log(f"== drugforge demo: {DEMO_DATASET}, model auto, requirement {DEMO_REQUIREMENT}")
-    config = TrainConfig(
+    train_config = TrainConfig(
         data=DEMO_DATASET,
         out=str(root / "model"),
         split="column:split",
@@ -55,7 +55,7 @@ def run_demo(config: DemoConfig) -> dict[str, Path]:
         seed=0,
         quiet=quiet,
     )
-    result = run_train(config)
+    result = run_train(train_config)
     log("== evaluate the saved model again, from disk, on the held-out test molecules")
     test_file = root / "test_set.csv"
     frame = load_dataset(DEMO_DATASET).frame

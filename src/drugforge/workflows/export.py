@@ -41,8 +41,8 @@ from drugforge.molecules.export.onnx import (
 from drugforge.workflows.common import make_logger
 from drugforge.workflows.predict import predict_smiles
 
-__all__ = ["BUILTIN_CHECK_SMILES", "EXPORT_FORMATS", "PARITY_TOLERANCE", "ExportSummary",
-           "ExportConfig", "export_model", "run_export"]  # fmt: skip
+__all__ = ["BUILTIN_CHECK_SMILES", "EXPORT_FORMATS", "PARITY_TOLERANCE", "ExportConfig",
+           "ExportSummary", "export_model", "run_export"]  # fmt: skip
 
 #: largest allowed |onnx - drugforge| over the check molecules, per output
 PARITY_TOLERANCE = 1e-5
@@ -213,7 +213,7 @@ class ExportConfig(RunConfig):
     """The validated configuration of one ``drugforge export`` run."""
 
     model_dir: str = Field(json_schema_extra={"cli": {"positional": True}})
-    format: str = Field(default="onnx", json_schema_extra={"cli": {"choices": EXPORT_FORMATS}})
+    format: str = Field(default="onnx", json_schema_extra={"cli": {"choices": list(EXPORT_FORMATS)}})
     out: str | None = Field(
         default=None, description="output file (default: MODEL_DIR.onnx beside the model directory)",
         json_schema_extra={"cli": {"metavar": "FILE.onnx"}},

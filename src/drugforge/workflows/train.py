@@ -55,7 +55,7 @@ class TrainConfig(BaseModel):
         default=(0.8, 0.1, 0.1), description="train,val,test fractions",
         json_schema_extra={"cli": {"parse": "fractions"}},
     )  # fmt: skip
-    model: str = Field(default="auto", json_schema_extra={"cli": {"choices": MODEL_CHOICES}})
+    model: str = Field(default="auto", json_schema_extra={"cli": {"choices": list(MODEL_CHOICES)}})
     model_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="e.g. svm.C=10, mlp.hidden=[512,128]",
         json_schema_extra={"cli": {"flag": "--model-param", "metavar": "MODEL.PARAM=VALUE",
