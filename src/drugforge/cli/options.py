@@ -38,6 +38,7 @@ __all__ = [
     "add_options",
     "build_config",
     "cli_fields",
+    "convert",
     "first_error",
     "invalid_arguments",
     "model_param",
@@ -186,6 +187,13 @@ def invalid_arguments(err: Exception) -> DrugforgeError:
     return DrugforgeError(f"invalid arguments: {first_error(err)}")
 
 
+def convert(model: type[BaseModel], name: str, value: Any) -> Any:
+    """The command-line ``value`` of field ``name`` as the config takes it (see ``parse``)."""
+    parse = _cli(model.model_fields[name]).get("parse")
+    converter = PARSERS[parse][1] if parse is not None else None
+    return converter(value) if converter is not None else value
+
+
 def build_config(
     model: type[C], args: argparse.Namespace | Mapping[str, Any], **settings: Any
 ) -> C:
@@ -197,12 +205,8 @@ def build_config(
     values: dict[str, Any] = {}
     try:
         for name, value in given.items():
-            field = model.model_fields.get(name)
-            if field is None:
-                continue
-            parse = _cli(field).get("parse")
-            converter = PARSERS[parse][1] if parse is not None else None
-            values[name] = converter(value) if converter is not None else value
+            if name in model.model_fields:
+                values[name] = convert(model, name, value)
         values.update(settings)
         return model(**values)
     except (ValidationError, ValueError) as err:

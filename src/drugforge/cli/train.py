@@ -7,7 +7,7 @@ import json
 
 from pydantic import BaseModel
 
-from drugforge.cli.options import add_options, build_config
+from drugforge.cli.options import add_options, build_config, convert
 from drugforge.core.errors import DrugforgeError
 
 HELP = "train, evaluate, gate and save a model"
@@ -38,10 +38,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drugforge.cli.options import PARSERS
     from drugforge.workflows.train import TrainConfig, run_train
 
-    given = vars(args)
+    given = dict(vars(args))
     model = given.get("model", TrainConfig.model_fields["model"].default)
     chem_lm = {key: given.pop(key) for key in ("pretrained", "finetune")
                if given.get(key) is not None}  # fmt: skip
@@ -49,14 +48,12 @@ def run(args: argparse.Namespace) -> int:
         if model not in ("chem-lm", "auto"):
             raise DrugforgeError(f"--{key} applies to --model chem-lm (or auto with chem-lm "
                                  f"in its pool), not to --model {model}")
-    params = None
-    if chem_lm:
-        _, group = PARSERS["model_params"]
-        assert group is not None
-        params = group(given.pop("model_params", []))
+    settings = {}
+    if chem_lm:  # added to the --model-param values
+        params = convert(TrainConfig, "model_params", given.pop("model_params", []))
         params.setdefault("chem-lm", {}).update(chem_lm)
-    config = build_config(TrainConfig, given, **({} if params is None else {"model_params": params}))
-    result = run_train(config)
+        settings["model_params"] = params
+    result = run_train(build_config(TrainConfig, given, **settings))
     print(json.dumps({"out": str(result.out), "test": result.final.evaluation.test_metrics},
                      default=float))
     return 0
