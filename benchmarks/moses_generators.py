@@ -131,7 +131,7 @@ def npz_report(model_dir: Path, n: int, seed: int, n_jobs: int) -> dict[str, Any
 
 def run_one(name: str, model_dir: Path, n: int, seed: int, n_jobs: int,
             moses_npz: bool = False) -> dict[str, Any]:  # fmt: skip
-    from drugforge.workflows.benchmark import run_moses_benchmark
+    from drugforge.workflows.benchmark import moses_benchmark
 
     CACHE.mkdir(parents=True, exist_ok=True)
     sha = weights_sha(model_dir)
@@ -141,8 +141,8 @@ def run_one(name: str, model_dir: Path, n: int, seed: int, n_jobs: int,
         return dict(json.loads(path.read_text()))
     t0 = time.perf_counter()
     report = (npz_report(model_dir, n, seed, n_jobs) if moses_npz else
-              run_moses_benchmark(model=str(model_dir), n=n, seed=seed, n_jobs=n_jobs,
-                                  quiet=False).to_dict())  # fmt: skip
+              moses_benchmark(model=str(model_dir), n=n, seed=seed, n_jobs=n_jobs,
+                              quiet=False).to_dict())  # fmt: skip
     row = {
         "name": name,
         "model_dir": str(model_dir),

@@ -28,7 +28,7 @@ from drugforge.molecules.featurize import get_featurizer
 from drugforge.molecules.models import build_model
 from drugforge.molecules.models.base import TaskType
 from drugforge.molecules.models.kernels import tanimoto_kernel
-from drugforge.workflows.export import BUILTIN_CHECK_SMILES, PARITY_TOLERANCE, run_export
+from drugforge.workflows.export import BUILTIN_CHECK_SMILES, PARITY_TOLERANCE, export_model
 from drugforge.workflows.predict import predict_smiles
 
 TINY: dict[str, dict[str, Any]] = {
@@ -95,7 +95,7 @@ def test_parity_per_model_class(
     else:
         recipe = {"method": "constant", "scale": [0.6]}
     model_dir = _save(tmp_path / "model", model, task, target, recipe)
-    summary = run_export(model_dir, tmp_path / "m.onnx", quiet=True)
+    summary = export_model(model_dir, tmp_path / "m.onnx", quiet=True)
     assert summary.max_abs_diff["prediction"] <= PARITY_TOLERANCE
     diffs, names = _onnx_vs_drugforge(model_dir, summary.out)
     assert names == ["prediction", "std"]
@@ -119,7 +119,7 @@ def test_mpnn_with_descriptors_and_multitask_missing_labels(
     model_dir = save_model(tmp_path / "model", model, task="classification", target_names=targets,
                            standardizer=StandardizerConfig().to_dict(), data_hash="0" * 64,
                            uncertainty={"method": "bernoulli"})  # fmt: skip
-    summary = run_export(model_dir, tmp_path / "m.onnx", quiet=True)
+    summary = export_model(model_dir, tmp_path / "m.onnx", quiet=True)
     diffs, _ = _onnx_vs_drugforge(model_dir, summary.out)
     assert max(diffs.values()) <= PARITY_TOLERANCE, diffs
     inputs = {i["name"]: i for i in json.loads(summary.sidecar.read_text())["inputs"]}
@@ -167,7 +167,7 @@ def test_inputs_reproduced_with_rdkit_alone(
     model = build_model("svm", "regression").fit(smiles, y)
     model_dir = _save(tmp_path / "model", model, "regression", target,
                       {"method": "constant", "scale": [0.5]})  # fmt: skip
-    summary = run_export(model_dir, tmp_path / "svm.onnx", quiet=True)
+    summary = export_model(model_dir, tmp_path / "svm.onnx", quiet=True)
     sidecar = json.loads(summary.sidecar.read_text())
     settings = sidecar["standardizer"]["settings"]
     assert settings == StandardizerConfig().to_dict()

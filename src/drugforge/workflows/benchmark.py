@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import Field
 
+from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.molecules.generation.moses import (
     METRIC_LABELS,
@@ -32,8 +34,10 @@ from drugforge.workflows.common import make_logger
 from drugforge.core.progress import Progress
 
 __all__ = [
+    "MosesBenchmarkConfig",
     "MosesBenchmarkReport",
     "format_metric",
+    "moses_benchmark",
     "read_smiles_file",
     "run_moses_benchmark",
 ]
@@ -243,7 +247,50 @@ def _custom_reference(
     )
 
 
-def run_moses_benchmark(
+class MosesBenchmarkConfig(RunConfig):
+    """The validated configuration of one ``drugforge benchmark moses`` run."""
+
+    samples: str | None = Field(
+        default=None, description="generated strings: one per line, or a CSV/TSV/Parquet with "
+        "a raw or smiles column (invalid strings count, as in MOSES)",
+        json_schema_extra={"cli": {"metavar": "FILE", "one_of": "source"}},
+    )  # fmt: skip
+    model: str | None = Field(
+        default=None, description="generator directory or shipped name",
+        json_schema_extra={"cli": {"metavar": "NAME", "one_of": "source"}},
+    )  # fmt: skip
+    n: int = Field(default=30000, description="number of samples (30000)")
+    seed: int = Field(default=0, description="sampling seed for --model")
+    out: str | None = Field(
+        default=None, description="write the report as JSON and a markdown table beside it",
+        json_schema_extra={"cli": {"metavar": "REPORT.json"}},
+    )  # fmt: skip
+    n_jobs: int = Field(
+        default=1, description="worker processes for the per-molecule work (-1: all cores)"
+    )
+    test: str | None = Field(
+        default=None, description="custom test set (default: MOSES test, statistics cached)",
+        json_schema_extra={"cli": {"metavar": "FILE"}},
+    )  # fmt: skip
+    test_scaffolds: str | None = Field(
+        default=None, description="custom scaffold test set (default: MOSES test_scaffolds)",
+        json_schema_extra={"cli": {"metavar": "FILE"}},
+    )  # fmt: skip
+    train: str | None = Field(
+        default=None, description="custom training set for novelty (default: MOSES train)",
+        json_schema_extra={"cli": {"metavar": "FILE"}},
+    )  # fmt: skip
+    cache_dir: str | None = None  # reference statistics (default: the MOSES cache)
+    force: bool = Field(default=False, description="overwrite --out")
+    quiet: bool = False
+
+
+def run_moses_benchmark(config: MosesBenchmarkConfig) -> MosesBenchmarkReport:
+    """Score a generator's samples with every MOSES metric (see :func:`moses_benchmark`)."""
+    return moses_benchmark(**config.model_dump(exclude={"config_version"}))
+
+
+def moses_benchmark(
     *,
     samples: str | os.PathLike[str] | None = None,
     model: str | None = None,

@@ -4,7 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
+from drugforge.core.config import RunConfig
 from drugforge.molecules.data.catalog import dataset_info, export_dataset, list_datasets
+
+_MIRROR = "local directory with dataset files"
+
+
+class DatasetShowConfig(RunConfig):
+    """``drugforge datasets show``: describe one catalog dataset."""
+
+    name: str = Field(json_schema_extra={"cli": {"positional": True}})
+    mirror: str | None = Field(default=None, description=_MIRROR)
+
+
+class DatasetExportConfig(RunConfig):
+    """``drugforge datasets export``: write a catalog dataset to a CSV file."""
+
+    name: str = Field(json_schema_extra={"cli": {"positional": True}})
+    out: str = Field(json_schema_extra={"cli": {"positional": True}})
+    force: bool = False
+    mirror: str | None = Field(default=None, description=_MIRROR)
 
 
 def format_list() -> str:
@@ -23,3 +44,13 @@ def format_info(name: str, mirror: str | None = None) -> str:
 
 def export(name: str, out: str, *, mirror: str | None = None, force: bool = False) -> Path:
     return export_dataset(name, out, mirror=mirror, force=force)
+
+
+def run_dataset_show(config: DatasetShowConfig) -> str:
+    """The description of ``config.name``, one ``key: value`` per line."""
+    return format_info(config.name, mirror=config.mirror)
+
+
+def run_dataset_export(config: DatasetExportConfig) -> Path:
+    """Write ``config.name`` to ``config.out``; returns the path written."""
+    return export(config.name, config.out, mirror=config.mirror, force=config.force)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from drugforge.core.config import RunConfig
 from drugforge.molecules.data.catalog import load_dataset
 from drugforge.workflows.common import make_logger
-from drugforge.workflows.evaluate import run_evaluate
-from drugforge.workflows.predict import run_predict
+from drugforge.workflows.evaluate import EvaluateConfig, run_evaluate
+from drugforge.workflows.predict import PredictConfig, run_predict
 from drugforge.workflows.train import TrainConfig, run_train
 
 DEMO_DATASET = "moleculeace/CHEMBL2047_EC50"
@@ -29,15 +30,23 @@ DEMO_MOLECULES = {
 }
 
 
-def run_demo(out: str | Path = "demo-out", *, quiet: bool = False) -> dict[str, Path]:
-    """Run the demo into ``out`` (replaced if it exists); returns the paths it wrote."""
+class DemoConfig(RunConfig):
+    """The validated configuration of one ``drugforge demo`` run."""
+
+    out: str = "demo-out"  # replaced if it exists
+    quiet: bool = False
+
+
+def run_demo(config: DemoConfig) -> dict[str, Path]:
+    """Run the demo into ``config.out`` (replaced if it exists); returns the paths it wrote."""
+    quiet = config.quiet
     log = make_logger(quiet)
-    root = Path(out)
+    root = Path(config.out)
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     log(f"== drugforge demo: {DEMO_DATASET}, model auto, requirement {DEMO_REQUIREMENT}")
-    config = TrainConfig(
+    train_config = TrainConfig(
         data=DEMO_DATASET,
         out=str(root / "model"),
         split="column:split",
@@ -46,18 +55,20 @@ def run_demo(out: str | Path = "demo-out", *, quiet: bool = False) -> dict[str, 
         seed=0,
         quiet=quiet,
     )
-    result = run_train(config)
+    result = run_train(train_config)
     log("== evaluate the saved model again, from disk, on the held-out test molecules")
     test_file = root / "test_set.csv"
     frame = load_dataset(DEMO_DATASET).frame
     frame[frame["split"] == "test"].to_csv(test_file, index=False)
-    run_evaluate(root / "model", str(test_file), out_dir=root / "evaluation", quiet=quiet)
+    run_evaluate(EvaluateConfig(model_dir=str(root / "model"), data=str(test_file),
+                                out=str(root / "evaluation"), quiet=quiet))
     log("== predict new molecules (one invalid on purpose)")
     new = root / "new_molecules.csv"
     pd.DataFrame({"name": list(DEMO_MOLECULES), "smiles": list(DEMO_MOLECULES.values())}).to_csv(
         new, index=False
     )
-    summary = run_predict(root / "model", new, root / "predictions.csv", quiet=quiet)
+    summary = run_predict(PredictConfig(model_dir=str(root / "model"), input=str(new),
+                                        out=str(root / "predictions.csv"), quiet=quiet))
     if not quiet:
         print(summary.frame.to_string(index=False))
     assert result.out is not None

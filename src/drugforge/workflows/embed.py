@@ -36,13 +36,23 @@ class EmbedConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    data: str  # a molecule file (CSV/TSV/SMI/SDF/Parquet, gzipped too)
-    out: str
-    model: str = DEFAULT_GENERATOR  # a chem-lm directory or a shipped name
+    data: str = Field(  # gzipped too
+        description="molecule file (CSV/TSV/SMI/SDF/Parquet, optionally .gz)",
+        json_schema_extra={"cli": {"positional": True}},
+    )
+    out: str = Field(
+        description="output .csv/.tsv/.parquet (optionally .gz) or .npy (matrix only)"
+    )
+    model: str = Field(
+        default=DEFAULT_GENERATOR,
+        description=f"chem-lm directory or shipped name (default: {DEFAULT_GENERATOR})",
+    )
     smiles_column: str | None = None
     batch_size: int = Field(default=256, ge=1)
-    threads: int | None = Field(default=None, ge=1)  # torch CPU threads; None: torch's choice
-    encoding: str | None = None
+    threads: int | None = Field(  # None: torch's choice
+        default=None, ge=1, description="torch CPU threads"
+    )
+    encoding: str | None = Field(default=None, description="text encoding of the input (utf-8)")
     force: bool = False
     quiet: bool = False
 

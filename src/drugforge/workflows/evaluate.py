@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from drugforge.core.artifacts import Prediction, load_model
 from drugforge.molecules.chem import StandardizerConfig
 from drugforge.molecules.data.dataset import prepare_dataset
+from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.core.evaluation.calibration import task_calibration_report
 from drugforge.core.evaluation.report import write_report
@@ -38,7 +40,25 @@ class EvaluateResult:
         }
 
 
-def run_evaluate(
+class EvaluateConfig(RunConfig):
+    """The validated configuration of one ``drugforge evaluate`` run."""
+
+    model_dir: str = Field(json_schema_extra={"cli": {"positional": True}})
+    data: str = Field(json_schema_extra={"cli": {"positional": True}})
+    smiles_column: str | None = None
+    out: str | None = Field(default=None, description="directory for the report")
+    force: bool = False
+    quiet: bool = False
+
+
+def run_evaluate(config: EvaluateConfig) -> EvaluateResult:
+    """Score the model in ``config.model_dir`` on ``config.data`` (a report in ``config.out``)."""
+    return evaluate_file(config.model_dir, config.data, out_dir=config.out,
+                         smiles_column=config.smiles_column, force=config.force,
+                         quiet=config.quiet)  # fmt: skip
+
+
+def evaluate_file(
     model_dir: str | Path,
     data: str,
     *,

@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 import drugforge
 from drugforge.core.artifacts import LoadedModel, load_model
 from drugforge.molecules.chem import StandardizerConfig, standardize_many
 from drugforge.molecules.data.io import read_molecules
+from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.molecules.export import EXPORT_FORMATS
 from drugforge.molecules.export.onnx import (
@@ -39,8 +41,8 @@ from drugforge.molecules.export.onnx import (
 from drugforge.workflows.common import make_logger
 from drugforge.workflows.predict import predict_smiles
 
-__all__ = ["BUILTIN_CHECK_SMILES", "EXPORT_FORMATS", "PARITY_TOLERANCE", "ExportSummary",
-           "run_export"]  # fmt: skip
+__all__ = ["BUILTIN_CHECK_SMILES", "EXPORT_FORMATS", "PARITY_TOLERANCE", "ExportConfig",
+           "ExportSummary", "export_model", "run_export"]  # fmt: skip
 
 #: largest allowed |onnx - drugforge| over the check molecules, per output
 PARITY_TOLERANCE = 1e-5
@@ -207,7 +209,34 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def run_export(
+class ExportConfig(RunConfig):
+    """The validated configuration of one ``drugforge export`` run."""
+
+    model_dir: str = Field(json_schema_extra={"cli": {"positional": True}})
+    format: str = Field(default="onnx", json_schema_extra={"cli": {"choices": list(EXPORT_FORMATS)}})
+    out: str | None = Field(
+        default=None, description="output file (default: MODEL_DIR.onnx beside the model directory)",
+        json_schema_extra={"cli": {"metavar": "FILE.onnx"}},
+    )  # fmt: skip
+    check_smiles: str | None = Field(
+        default=None, description="molecules for the parity check (default: a built-in set plus "
+        "a sample of the training file when it is still there)",
+        json_schema_extra={"cli": {"metavar": "FILE"}},
+    )  # fmt: skip
+    opset: int | None = Field(default=None, description=f"ONNX opset (default: {DEFAULT_OPSET})")
+    force: bool = Field(default=False, description="overwrite --out")
+    quiet: bool = False
+
+
+def run_export(config: ExportConfig) -> ExportSummary:
+    """Export the model in ``config.model_dir`` (see :func:`export_model`)."""
+    return export_model(config.model_dir, config.out, fmt=config.format,
+                        check_smiles=config.check_smiles,
+                        opset=DEFAULT_OPSET if config.opset is None else config.opset,
+                        force=config.force, quiet=config.quiet)  # fmt: skip
+
+
+def export_model(
     model_dir: str | Path,
     out: str | Path | None = None,
     *,

@@ -68,22 +68,42 @@ class GenerateConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = DEFAULT_GENERATOR  # a generator directory or a shipped name
-    n: int = Field(ge=1)  # strings to sample (or points on the path, or decodings near)
-    out: str
+    model: str = Field(
+        default=DEFAULT_GENERATOR,
+        description=f"generator directory or shipped name (default: {DEFAULT_GENERATOR})",
+    )
+    n: int = Field(  # strings to sample (or points on the path, or decodings near)
+        ge=1, description="number of strings to sample"
+    )
+    out: str = Field(description="output .csv/.tsv/.parquet (optionally .gz)")
     # None: 1 when sampling the prior, 0 (greedy decoding) for --interpolate/--near
-    temperature: float | None = Field(default=None, ge=0)
+    temperature: float | None = Field(
+        default=None, ge=0,
+        description="sampling temperature (default 1; 0 = greedy for --interpolate/--near)",
+    )  # fmt: skip
     top_k: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=512, ge=1)
     seed: int = 0
-    unique: bool = False  # keep only first occurrences of valid molecules
-    valid_only: bool = False  # keep only valid molecules
-    threads: int | None = Field(default=None, ge=1)  # torch CPU threads; None: torch's choice
+    unique: bool = Field(default=False, description="write first occurrences only")
+    valid_only: bool = Field(default=False, description="write valid molecules only")
+    threads: int | None = Field(  # None: torch's choice
+        default=None, ge=1, description="torch CPU threads"
+    )
     force: bool = False
     quiet: bool = False
-    interpolate: tuple[str, str] | None = None  # a VAE's latent path between two molecules
-    near: str | None = None  # a VAE's decodings around one molecule
-    radius: float = Field(default=0.5, ge=0)  # --near: the latent noise scale
+    interpolate: tuple[str, str] | None = Field(  # a VAE's latent path between two molecules
+        default=None,
+        description="smiles-vae/latent-gan: decode -n points on the latent path from A to B",
+        json_schema_extra={"cli": {"nargs": 2, "metavar": ["SMILES_A", "SMILES_B"]}},
+    )
+    near: str | None = Field(  # a VAE's decodings around one molecule
+        default=None,
+        description="smiles-vae/latent-gan: decode -n points around a molecule's latent",
+        json_schema_extra={"cli": {"metavar": "SMILES"}},
+    )
+    radius: float = Field(  # the latent noise scale
+        default=0.5, ge=0, description="--near: scale of the latent noise (0.5)"
+    )
 
     @model_validator(mode="after")
     def _check_mode(self) -> GenerateConfig:

@@ -23,11 +23,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from rdkit import Chem
 
 from drugforge.core.artifacts import library_versions, load_generator, save_generator
@@ -70,28 +71,69 @@ def _check_model_params(params: dict[str, Any], cls: type) -> dict[str, Any]:
 
 
 class _RunConfig(BaseModel):
-    """Fields shared by both runs."""
+    """Fields shared by both runs.
+
+    They are ``drugforge pretrain --arch smiles-vae|latent-gan``; the pretrain command's input
+    (several data files, ``moses``, options of ``--arch chem-lm``) is checked here.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    ARCH: ClassVar[str] = ""
 
     out: str  # the generator directory
     data: str | None = None  # a SMILES file (csv/tsv/smi/sdf/parquet...); None = MOSES train
     smiles_column: str | None = None
-    max_molecules: int | None = Field(default=None, ge=2)  # a seeded random subset of the data
+    max_molecules: int | None = Field(  # a seeded random subset of the data
+        default=None, ge=2, description="smiles-vae/latent-gan: a seeded random subset of the data"
+    )
     seed: int = 0
-    epochs: int = Field(default=10, ge=1)
+    epochs: int = Field(default=10, ge=1, description="smiles-vae/latent-gan: epochs")
     max_steps: int | None = Field(default=None, ge=1)  # a step budget instead of epochs
     time_budget_minutes: float | None = Field(default=None, gt=0)
     checkpoint_every: int | None = Field(default=None, ge=1)  # steps; None = when stopping
     resume: bool = False  # continue the run whose checkpoints are in <out>/checkpoints
     n_eval_samples: int = Field(default=1000, ge=0)  # prior samples scored after training
     device: Literal["cpu", "cuda", "auto"] = "cpu"
+    # torch CPU threads for this session (not saved: it does not change the model)
+    threads: int | None = Field(default=None, ge=1, exclude=True)
     force: bool = False  # replace a generator saved in ``out``
     quiet: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pretrain_input(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name in ("size", "max_len", "augment", "init"):
+            if data.get(name) is not None:
+                raise InputError(f"--{name.replace('_', '-')} is for --arch chem-lm")
+        files = data.get("data")
+        if isinstance(files, list):  # the pretrain command's corpus files
+            if len(files) > 1:
+                raise InputError(f"--arch {cls.ARCH} reads one data file, got {len(files)}")
+            data["data"] = files[0] if files else None
+        if data.pop("moses", None) and data.get("data"):
+            raise InputError("give a data file or --moses, not both")
+        return cls._arch_input(data)
+
+    @classmethod
+    def _arch_input(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Refuse (or drop) the options of the other architecture."""
+        return data
+
+    def set_threads(self) -> None:
+        if self.threads is not None:
+            import torch
+
+            torch.set_num_threads(self.threads)
 
 
 class TrainVAEConfig(_RunConfig):
     """The resolved, validated configuration of one SMILES VAE training run."""
+
+    ARCH: ClassVar[str] = "smiles-vae"
 
     batch_size: int = Field(default=128, ge=1)
     lr: float = Field(default=1e-3, gt=0)
@@ -103,11 +145,22 @@ class TrainVAEConfig(_RunConfig):
     def _known_params(cls, value: dict[str, Any]) -> dict[str, Any]:
         return _check_model_params(value, SmilesVAE)
 
+    @classmethod
+    def _arch_input(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if data.get("vae") is not None:
+            raise PydanticCustomError("arch", "--vae is for --arch latent-gan")
+        return data
+
 
 class TrainLatentGANConfig(_RunConfig):
     """The resolved, validated configuration of one latent GAN training run."""
 
-    vae: str  # directory of a saved smiles-vae generator
+    ARCH: ClassVar[str] = "latent-gan"
+
+    vae: str = Field(  # directory of a saved smiles-vae generator
+        description="latent-gan: the trained smiles-vae directory it decodes with",
+        json_schema_extra={"cli": {"metavar": "DIR", "required": False}},  # checked below
+    )
     epochs: int = Field(default=100, ge=1)
     batch_size: int = Field(default=64, ge=1)
     lr: float = Field(default=2e-4, gt=0)
@@ -117,6 +170,13 @@ class TrainLatentGANConfig(_RunConfig):
     @classmethod
     def _known_params(cls, value: dict[str, Any]) -> dict[str, Any]:
         return _check_model_params(value, LatentGAN)
+
+    @classmethod
+    def _arch_input(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if data.get("vae") is None:
+            raise PydanticCustomError("arch", "--arch latent-gan needs --vae DIR (a trained smiles-vae)")
+        data.pop("eval_every", None)  # a VAE option; the GAN run has none (ignored, as always)
+        return data
 
 
 @dataclass
@@ -279,6 +339,7 @@ def _estimator_params(config: TrainVAEConfig | TrainLatentGANConfig) -> dict[str
 
 def run_train_vae(config: TrainVAEConfig) -> GeneratorTrainResult:
     """Fit a SMILES VAE as configured and save it to ``config.out``."""
+    config.set_threads()
     log = make_logger(config.quiet)
     started = time.perf_counter()
     out, checkpoints = _prepare_out(config)
@@ -329,6 +390,7 @@ def run_train_vae(config: TrainVAEConfig) -> GeneratorTrainResult:
 
 def run_train_latent_gan(config: TrainLatentGANConfig) -> GeneratorTrainResult:
     """Fit a latent GAN on a saved VAE's latents as configured and save it to ``config.out``."""
+    config.set_threads()
     log = make_logger(config.quiet)
     started = time.perf_counter()
     out, checkpoints = _prepare_out(config)

@@ -77,30 +77,53 @@ class OptimizeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prior: str  # a chem-lm generator directory or shipped name
+    prior: str = Field(
+        default="chem-lm", description="pretrained chem-lm generator directory or shipped name "
+        "(chem-lm)", json_schema_extra={"cli": {"metavar": "NAME|DIR"}},
+    )  # fmt: skip
     objective: ObjectiveConfig
-    out: str
-    steps: int = Field(default=300, ge=1)
-    batch_size: int = Field(default=64, ge=1)
-    sigma: float = Field(default=128.0, gt=0)
-    lr: float = Field(default=1e-4, gt=0)
-    temperature: float = Field(default=1.0, gt=0)
-    diversity_filter: bool = True
-    bucket_size: int = Field(default=25, ge=1)
-    min_score: float = Field(default=0.4, ge=0, le=1)
-    replay_size: int = Field(default=100, ge=0)
-    replay_sample: int = Field(default=10, ge=0)
-    top: int = Field(default=100, ge=1)
+    out: str = Field(description="output .csv/.tsv/.parquet (optionally .gz): the top molecules")
+    steps: int = Field(default=300, ge=1, description="reinforcement-learning steps (300)")
+    batch_size: int = Field(default=64, ge=1, description="molecules sampled per step (64)")
+    sigma: float = Field(default=128.0, gt=0,
+                         description="score weight in the augmented likelihood (128)")
+    lr: float = Field(default=1e-4, gt=0, description="learning rate (1e-4)")
+    temperature: float = Field(default=1.0, gt=0, description="sampling temperature (1)")
+    diversity_filter: bool = Field(
+        default=True, json_schema_extra={"cli": {"flag": "--no-diversity-filter",
+                                                 "action": "store_false"}},
+    )  # fmt: skip
+    bucket_size: int = Field(default=25, ge=1,
+                             description="diversity filter: good molecules per Murcko scaffold (25)")
+    min_score: float = Field(default=0.4, ge=0, le=1,
+                             description="diversity filter: the score that counts as good (0.4)")
+    replay_size: int = Field(default=100, ge=0,
+                             description="best molecules kept for experience replay (100; 0: off)")
+    replay_sample: int = Field(default=10, ge=0, description="molecules replayed per step (10)")
+    top: int = Field(default=100, ge=1, description="molecules written (100)",
+                     json_schema_extra={"cli": {"metavar": "K"}})
     seed: int = 0
-    save_agent: str | None = None
-    novelty_reference: str | None = None  # a molecule file to count novelty against
-    checkpoint_dir: str | None = None  # default: OUT.checkpoints
-    checkpoint_every: int | None = Field(default=None, ge=1)
-    resume: bool = False
-    force: bool = False
-    time_budget_minutes: float | None = Field(default=None, gt=0)
-    threads: int | None = Field(default=None, ge=1)
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    save_agent: str | None = Field(default=None, description="also save the fine-tuned generator "
+                                   "here", json_schema_extra={"cli": {"metavar": "DIR"}})
+    novelty_reference: str | None = Field(  # a molecule file to count novelty against
+        default=None, description="molecules to count novelty against (besides the prior's "
+        "corpus)", json_schema_extra={"cli": {"metavar": "FILE"}},
+    )  # fmt: skip
+    checkpoint_dir: str | None = Field(  # default: OUT.checkpoints
+        default=None, description="checkpoints and run.json (default: OUT.checkpoints)",
+        json_schema_extra={"cli": {"metavar": "DIR"}},
+    )  # fmt: skip
+    checkpoint_every: int | None = Field(default=None, ge=1,
+                                         json_schema_extra={"cli": {"metavar": "STEPS"}})
+    resume: bool = Field(default=False, description="continue the run from its last checkpoint "
+                         "(same settings)")
+    force: bool = Field(default=False, description="overwrite --out and start over")
+    time_budget_minutes: float | None = Field(
+        default=None, gt=0, description="stop after M minutes with a resumable checkpoint and "
+        "the top so far", json_schema_extra={"cli": {"metavar": "M"}},
+    )  # fmt: skip
+    threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
+    device: Literal["auto", "cpu", "cuda"] = "cpu"
     quiet: bool = False
 
     def checkpoints(self) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from rdkit import Chem
 
 from drugforge.core.artifacts import LoadedModel, Prediction, load_model
@@ -23,6 +24,7 @@ from drugforge.molecules.data.io import read_molecules, write_table
 from drugforge.core.errors import InputError
 from drugforge.molecules.featurize.batch import feature_cache_disabled
 from drugforge.workflows.common import check_output_path, make_logger
+from drugforge.core.config import RunConfig
 
 
 @dataclass
@@ -93,7 +95,30 @@ def predict_mols(
     return result.mean, result.std, result.errors
 
 
-def run_predict(
+class PredictConfig(RunConfig):
+    """The validated configuration of one ``drugforge predict`` run."""
+
+    model_dir: str = Field(json_schema_extra={"cli": {"positional": True}})
+    input: str = Field(json_schema_extra={"cli": {"positional": True}})
+    out: str = Field(description="output .csv/.tsv/.parquet (optionally .gz)")
+    smiles_column: str | None = None
+    batch_size: int = 2048
+    encoding: str | None = Field(
+        default=None, description="text encoding of INPUT when it is not UTF-8 (e.g. latin-1)"
+    )
+    force: bool = False
+    quiet: bool = False
+
+
+def run_predict(config: PredictConfig) -> PredictSummary:
+    """Predict every row of ``config.input`` with the model in ``config.model_dir``."""
+    return predict_file(config.model_dir, config.input, config.out,
+                        smiles_column=config.smiles_column, force=config.force,
+                        batch_size=config.batch_size, quiet=config.quiet,
+                        encoding=config.encoding)  # fmt: skip
+
+
+def predict_file(
     model_dir: str | Path,
     data: str | Path,
     out: str | Path | None,

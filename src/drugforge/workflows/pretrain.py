@@ -68,37 +68,73 @@ SESSION_FIELDS = frozenset(
 )
 
 
+_STEPS: dict[str, Any] = {"cli": {"metavar": "STEPS"}}
+
+
 class PretrainConfig(BaseModel):
     """The resolved, validated configuration of one pretraining run (saved with the model)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    data: list[str] = Field(default_factory=list)  # corpus files (.smi/.csv/.tsv, .gz)
-    moses: bool = False  # add MOSES train (validation: a sample of MOSES test)
+    data: list[str] = Field(  # corpus files (.smi/.csv/.tsv, .gz)
+        default_factory=list,
+        description="corpus files: .smi/.txt/.csv/.tsv (optionally .gz), streamed",
+        json_schema_extra={"cli": {"positional": True, "nargs": "*", "metavar": "DATA"}},
+    )
+    moses: bool = Field(default=False, description="train on MOSES train (1.58 M molecules); "
+                        "validate on MOSES test")  # fmt: skip
     smiles_column: str | None = None
-    out: str
-    size: Literal["tiny", "small", "base"] = "small"
-    max_len: int = Field(default=128, ge=8)  # tokens incl. <bos>/<eos>; longer molecules skipped
+    out: str = Field(description="generator directory to create")
+    size: Literal["tiny", "small", "base"] = Field(
+        default="small", description="default: small",
+        json_schema_extra={"cli": {"metavar": "tiny|small|base", "choices": None}},
+    )  # fmt: skip
+    max_len: int = Field(default=128, ge=8, description="max tokens incl. <bos>/<eos> (128); "
+                         "longer molecules are skipped")  # fmt: skip
     dropout: float | None = Field(default=None, ge=0.0, lt=1.0)  # None: the size's default
-    max_steps: int = Field(default=20_000, ge=1)
-    batch_size: int = Field(default=64, ge=1)
-    lr: float = Field(default=1e-3, gt=0)
+    max_steps: int = Field(default=20_000, ge=1, description="optimizer steps (20000)")
+    batch_size: int = Field(default=64, ge=1, description="molecules per step (64)")
+    lr: float = Field(default=1e-3, gt=0, description="peak learning rate (1e-3)")
     weight_decay: float = Field(default=0.01, ge=0)
     warmup_steps: int | None = Field(default=None, ge=0)  # None: 5 % of max_steps, <= 1000
-    eval_every: int | None = Field(default=None, ge=1)  # None: max_steps / 20, <= 1000
-    checkpoint_every: int | None = Field(default=None, ge=1)  # None: every evaluation
+    # None: max_steps / 20, <= 1000; checkpoints: None = every evaluation
+    eval_every: int | None = Field(default=None, ge=1, json_schema_extra=_STEPS)
+    checkpoint_every: int | None = Field(default=None, ge=1, json_schema_extra=_STEPS)
     val_fraction: float = Field(default=0.01, ge=0, lt=0.5)  # hash hold-out of the data files
     max_val: int = Field(default=2000, ge=0)  # validation molecules at most
-    augment: float = Field(default=0.0, ge=0, le=1)  # probability of a randomized SMILES
+    augment: float = Field(
+        default=0.0, ge=0, le=1, description="use a randomized SMILES with probability P (0)",
+        json_schema_extra={"cli": {"metavar": "P"}},
+    )  # fmt: skip
     buffer_size: int = Field(default=10_000, ge=1)  # shuffle buffer (molecules)
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: int | None = Field(default=None, ge=1)  # torch CPU threads; None: torch's choice
-    time_budget_minutes: float | None = Field(default=None, gt=0)
-    init: str | None = None  # continue from a saved chem-lm (shipped name or directory)
-    resume: bool = False
-    force: bool = False
+    threads: int | None = Field(default=None, ge=1, description="torch CPU threads (default: "
+                                "one per core; 1 is faster on a busy machine)")  # fmt: skip
+    time_budget_minutes: float | None = Field(
+        default=None, gt=0,
+        description="stop after M minutes with a resumable checkpoint and a saved model",
+        json_schema_extra={"cli": {"metavar": "M"}},
+    )  # fmt: skip
+    init: str | None = Field(  # continue from a saved chem-lm (shipped name or directory)
+        default=None, description="chem-lm: continue pretraining a saved model (shipped name "
+        "such as chem-lm, or a directory) with a fresh optimizer and schedule; it keeps that "
+        "model's size and vocabulary",
+        json_schema_extra={"cli": {"metavar": "NAME|DIR"}},
+    )  # fmt: skip
+    resume: bool = Field(default=False, description="continue the run in --out from its last "
+                         "checkpoint")  # fmt: skip
+    force: bool = Field(default=False, description="start --out over")
     quiet: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _chem_lm_options(cls, data: Any) -> Any:  # refuse the pretrain options of other archs
+        if isinstance(data, dict):
+            for name in ("vae", "epochs", "max_molecules"):
+                if data.get(name) is not None:
+                    raise InputError(f"--{name.replace('_', '-')} is for --arch smiles-vae/latent-gan")
+        return data
 
     @model_validator(mode="after")
     def _has_data(self) -> PretrainConfig:

@@ -32,15 +32,26 @@ class ProfileConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    data: str  # molecule file: CSV/TSV/SMI/SDF/Parquet (optionally .gz)
-    out: str  # .csv/.tsv/.parquet (optionally .gz)
+    data: str = Field(
+        description="molecule file (CSV/TSV/SMI/SDF/Parquet, optionally .gz)",
+        json_schema_extra={"cli": {"positional": True, "metavar": "input"}},
+    )
+    out: str = Field(description="output .csv/.tsv/.parquet (optionally .gz)")
     smiles_column: str | None = None
-    panel: bool = True
+    panel: bool = Field(
+        default=True, description="skip the predicted endpoints (physicochemistry and alerts only)",
+        json_schema_extra={"cli": {"flag": "--no-panel", "action": "store_false"}},
+    )  # fmt: skip
     percentiles: bool = True
-    max_heavy_atoms: int = Field(default=DEFAULT_MAX_HEAVY_ATOMS, ge=1)
-    n_jobs: int | None = Field(default=None, ge=1)  # None: 2 workers from 20,000 rows on
+    max_heavy_atoms: int = Field(
+        default=DEFAULT_MAX_HEAVY_ATOMS, ge=1,
+        description=f"refuse bigger molecules with an error row (default {DEFAULT_MAX_HEAVY_ATOMS})",
+    )  # fmt: skip
+    n_jobs: int | None = Field(  # None: 2 workers from 20,000 rows on
+        default=None, ge=1, description="worker processes (default: 2 from 20,000 rows on, else 1)"
+    )
     chunk_size: int = Field(default=2000, ge=1)
-    encoding: str | None = None
+    encoding: str | None = Field(default=None, description="text encoding of the input (utf-8)")
     force: bool = False
     quiet: bool = False
 

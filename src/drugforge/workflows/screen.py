@@ -82,30 +82,72 @@ class ScreenConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    library: Path
-    out: Path
-    models: list[str] = Field(default_factory=list)  # "DIR" or "NAME=DIR"
-    rank: str | None = None  # higher is better; write "-(...)" to prefer low values
-    filters: list[str] = Field(default_factory=list)  # all must hold
-    require: list[str] = Field(default_factory=list)  # SMARTS every hit must contain
-    exclude: list[str] = Field(default_factory=list)  # SMARTS no hit may contain
-    similar_to: list[str] = Field(default_factory=list)  # reference SMILES -> column similarity
+    library: Path = Field(description="the library file", json_schema_extra={"cli": {"positional": True}})
+    out: Path = Field(description="hits file (.parquet, .csv, .tsv, opt. .gz)")
+    models: list[str] = Field(  # "DIR" or "NAME=DIR"
+        default_factory=list, description="a saved model (repeat for several); NAME names its "
+        "output column (NAME_<target> for a multi-target model), else the target names are used",
+        json_schema_extra={"cli": {"flag": "--model", "metavar": "[NAME=]DIR"}},
+    )  # fmt: skip
+    rank: str | None = Field(  # higher is better; write "-(...)" to prefer low values
+        default=None, description='score to sort by, higher first, e.g. "pKi - 0.5*herg"',
+        json_schema_extra={"cli": {"metavar": "EXPR"}},
+    )  # fmt: skip
+    filters: list[str] = Field(  # all must hold
+        default_factory=list, description='condition every hit must meet, e.g. "QED>=0.5 and not PAINS"',
+        json_schema_extra={"cli": {"flag": "--filter", "metavar": "EXPR"}},
+    )  # fmt: skip
+    require: list[str] = Field(
+        default_factory=list, description="substructure every hit must contain",
+        json_schema_extra={"cli": {"metavar": "SMARTS"}},
+    )  # fmt: skip
+    exclude: list[str] = Field(
+        default_factory=list, description="substructure no hit may contain",
+        json_schema_extra={"cli": {"metavar": "SMARTS"}},
+    )  # fmt: skip
+    similar_to: list[str] = Field(
+        default_factory=list,
+        description="reference molecule: adds column 'similarity' (max Tanimoto, ECFP4)",
+        json_schema_extra={"cli": {"metavar": "SMILES"}},
+    )
     min_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
-    properties: list[str] = Field(default_factory=list)  # built-in properties to output
-    profile: bool = False  # output every built-in property (the whole ``drugforge profile``)
-    top: int | None = Field(default=None, ge=1)
-    dedup: Literal["none", "smiles", "inchikey"] = "none"
-    all_rows: Path | None = None
+    properties: list[str] = Field(
+        default_factory=list, description="comma-separated built-in properties to add to the "
+        "output (any column of 'drugforge profile', e.g. qed,sa_score,PAINS,alerts)",
+        json_schema_extra={"cli": {"metavar": "NAMES", "parse": "comma_list"}},
+    )  # fmt: skip
+    profile: bool = Field(
+        default=False, description="add every built-in property: the whole drug-likeness and "
+        "toxicity profile of 'drugforge profile', streamed",
+    )  # fmt: skip
+    top: int | None = Field(
+        default=None, ge=1, description="keep the best K by --rank (a bounded heap)",
+        json_schema_extra={"cli": {"metavar": "K"}},
+    )  # fmt: skip
+    dedup: Literal["none", "smiles", "inchikey"] = Field(
+        default="none", description="drop later copies of the same molecule (memory grows "
+        "~100 bytes per unique molecule)",
+    )  # fmt: skip
+    all_rows: Path | None = Field(
+        default=None, description="also write every row in input order with its status and values",
+        json_schema_extra={"cli": {"metavar": "FILE"}},
+    )  # fmt: skip
     smiles_column: str | None = None
     id_column: str | None = None
     encoding: str | None = None
-    chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1)
+    chunk_size: int = Field(
+        default=DEFAULT_CHUNK_SIZE, ge=1,
+        description=f"records per chunk ({DEFAULT_CHUNK_SIZE}): memory grows with it, resume "
+        "granularity too",
+    )  # fmt: skip
     max_heavy_atoms: int = Field(default=150, ge=1)
     engine: Literal["local", "ray"] = "local"
-    address: str | None = None
-    n_jobs: int = Field(default=0, ge=0)  # 0: one per core
-    resume: bool = False
-    force: bool = False
+    address: str | None = Field(
+        default=None, description="Ray cluster address (default: start a local Ray instance)"
+    )
+    n_jobs: int = Field(default=0, ge=0, description="worker processes (0: one per core)")
+    resume: bool = Field(default=False, description="finish an interrupted screen (same command)")
+    force: bool = Field(default=False, description="overwrite outputs and start over")
     quiet: bool = False
 
 

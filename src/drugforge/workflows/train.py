@@ -38,26 +38,59 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    data: str
-    out: str
-    targets: list[str] = Field(default_factory=list)
+    data: str = Field(
+        description="CSV/TSV/SMI/SDF/Parquet file (optionally .gz) or a catalog name",
+        json_schema_extra={"cli": {"positional": True}},
+    )
+    out: str = Field(description="model directory to create")
+    targets: list[str] = Field(
+        default_factory=list,
+        description="target column (repeat for multi-task); detected when omitted",
+        json_schema_extra={"cli": {"flag": "--target", "metavar": "COL"}},
+    )
     smiles_column: str | None = None
     task: Literal["regression", "classification"] | None = None
-    split: SplitName = "scaffold"
-    split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    model: str = "auto"
-    model_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    auto_pool: list[str] = Field(default_factory=list)
+    split: SplitName = Field(
+        default="scaffold", description="random | scaffold | cluster | column:NAME (default: scaffold)"
+    )
+    split_sizes: tuple[float, float, float] = Field(
+        default=(0.8, 0.1, 0.1), description="train,val,test fractions",
+        json_schema_extra={"cli": {"parse": "fractions"}},
+    )  # fmt: skip
+    model: str = Field(default="auto", json_schema_extra={"cli": {"choices_from": "drugforge.molecules.models:model_choices"}})
+    model_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="e.g. svm.C=10, mlp.hidden=[512,128]",
+        json_schema_extra={"cli": {"flag": "--model-param", "metavar": "MODEL.PARAM=VALUE",
+                                   "parse": "model_params", "action": "append"}},
+    )  # fmt: skip
+    auto_pool: list[str] = Field(
+        default_factory=list,
+        description="comma-separated candidates for --model auto (default: svm,gp,gbm for "
+        "regression; svm,gbm,mlp for classification; plus chem-lm up to 1,000 training molecules)",
+        json_schema_extra={"cli": {"parse": "comma_list"}},
+    )
     cv_folds: int = 5
-    search: int = Field(default=0, ge=0)  # random-search trials per model (0: defaults)
-    require: list[str] = Field(default_factory=list)
-    budget_minutes: float = 30.0
+    search: int = Field(  # random-search trials per model (0: defaults)
+        default=0, ge=0, description="hyperparameter search: N configurations (defaults "
+        "included) scored by cross-validation on the training set",
+        json_schema_extra={"cli": {"metavar": "N"}},
+    )  # fmt: skip
+    require: list[str] = Field(
+        default_factory=list,
+        description='acceptance requirement on the held-out test set, e.g. "rmse<=0.7"',
+        json_schema_extra={"cli": {"metavar": "EXPR"}},
+    )
+    budget_minutes: float = Field(
+        default=30.0, description="time budget for stronger attempts when a requirement is unmet"
+    )
     max_attempts: int = 3
     seed: int = 0
-    skip_invalid: bool = False
+    skip_invalid: bool = Field(
+        default=False, description="drop invalid SMILES (listed) instead of stopping"
+    )
     dedupe: Literal["mean", "median", "first", "none"] = "mean"
     standardizer: dict[str, Any] = Field(default_factory=lambda: StandardizerConfig().to_dict())
-    force: bool = False
+    force: bool = Field(default=False, description="overwrite --out")
     quiet: bool = False
 
     @field_validator("model")
