@@ -86,7 +86,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
 
     from drugforge.molecules.chem.mol import parse_smiles
     from drugforge.molecules.data.catalog import load_dataset
-    from drugforge.molecules.generation.moses import load_moses_split
+    from drugforge.molecules.generation.moses_reference import load_moses_split
     from drugforge.molecules.generation.scoring import DESCRIPTORS, Objective
     from drugforge.workflows.generate import sample_strings
     from drugforge.workflows.optimize import (
