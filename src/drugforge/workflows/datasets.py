@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drugforge.molecules.data.catalog import dataset_info, export_dataset, list_datasets
+from drugforge.molecules.data.catalog import dataset_info, list_datasets
+from drugforge.molecules.data.catalog_load import export_dataset
 
 
 def format_list() -> str:
