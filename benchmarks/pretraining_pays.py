@@ -103,7 +103,7 @@ def load_split(name: str, seed: int) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- variants
 def pretrained_key(pretrained: str) -> tuple[str, dict[str, Any]]:
     """A cache tag for the pretrained model (name + weights hash) and its architecture."""
-    from drugforge.molecules.models.chemlm import SIZES
+    from drugforge.molecules.models.chemlm_net import SIZES
     from drugforge.molecules.models.stored import WEIGHTS, resolve_generator_dir
 
     path = resolve_generator_dir(pretrained, option="--pretrained")

@@ -18,11 +18,9 @@ from rdkit import Chem
 from torch import Tensor
 
 from drugforge.molecules.chem import parse_smiles
-from drugforge.molecules.featurize.tokenizer import SmilesTokenizer, tokenize_smiles
+from drugforge.molecules.featurize.tokenizer import PAD_ID, SmilesTokenizer, tokenize_smiles
 
-__all__ = ["BOS_ID", "EOS_ID", "PAD_ID", "PreparedSmiles", "TokenData", "prepare_smiles"]
-
-PAD_ID, BOS_ID, EOS_ID = 0, 1, 2  # SmilesTokenizer's fixed ids
+__all__ = ["PreparedSmiles", "TokenData", "prepare_smiles"]
 
 
 class TokenData:

@@ -35,9 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from drugforge.molecules.data.token_data import BOS_ID as _BOS
-from drugforge.molecules.data.token_data import EOS_ID as _EOS
-from drugforge.molecules.data.token_data import PAD_ID as _PAD
+from drugforge.molecules.featurize.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 __all__ = ["SmilesVAEConfig", "SmilesVAEModule", "decode_latents", "vae_loss_terms"]
 
@@ -79,7 +77,7 @@ class SmilesVAEModule(nn.Module):
     def __init__(self, config: SmilesVAEConfig) -> None:
         super().__init__()
         self.config = c = config
-        self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=_PAD)
+        self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=PAD_ID)
         self.encoder = nn.GRU(
             c.embedding_dim,
             c.encoder_hidden,
@@ -151,7 +149,7 @@ def vae_loss_terms(module: SmilesVAEModule, ids: Tensor, lengths: Tensor) -> tup
     target = ids[:, 1:]  # (B, L-1); <pad> positions are ignored
     recon = F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-        ignore_index=_PAD, reduction="sum",
+        ignore_index=PAD_ID, reduction="sum",
     ) / ids.shape[0]  # fmt: skip
     kl = 0.5 * (torch.exp(logvar) + mu.pow(2) - 1.0 - logvar).sum(dim=1).mean()
     return recon, kl
@@ -177,7 +175,7 @@ def decode_latents(
     n = z.shape[0]
     device = z.device
     h = module.initial_hidden(z)  # (layers, B, H)
-    token = torch.full((n,), _BOS, dtype=torch.long, device=device)
+    token = torch.full((n,), BOS_ID, dtype=torch.long, device=device)
     done = torch.zeros(n, dtype=torch.bool, device=device)
     out: list[Tensor] = []
     for _ in range(module.config.max_length + 1):  # max_length tokens, then room for <eos>
@@ -192,9 +190,9 @@ def decode_latents(
             cdf = torch.softmax(logits.float(), dim=-1).cumsum(dim=-1)  # (B, V)
             u = torch.rand(n, 1, generator=generator).to(device) * cdf[:, -1:]
             token = torch.searchsorted(cdf, u).squeeze(1).clamp_max(logits.shape[-1] - 1)
-        token = token.masked_fill(done, _PAD)
+        token = token.masked_fill(done, PAD_ID)
         out.append(token)
-        done |= token == _EOS
+        done |= token == EOS_ID
         if bool(done.all()):
             break
     return torch.stack(out, dim=1).cpu().numpy()  # (B, T)
