@@ -63,7 +63,8 @@ def main() -> None:
         moses_file,
         scan_corpus,
     )
-    from drugforge.molecules.models.chemlm import ChemLM, ChemLMConfig
+    from drugforge.molecules.models.chemlm import ChemLM
+    from drugforge.molecules.models.chemlm_net import ChemLMConfig
     from drugforge.core.training.loop import TrainConfig
 
     test = corpus_file(moses_file("test"))  # 176 k molecules: the vocabulary and lengths

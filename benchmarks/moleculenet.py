@@ -36,7 +36,7 @@ DATASETS = {"esol": "moleculenet/esol", "freesolv": "moleculenet/freesolv",
 
 
 def prepared(name: str) -> Any:
-    from drugforge.molecules.data.catalog import load_dataset
+    from drugforge.molecules.data.catalog_load import load_dataset
     from drugforge.molecules.data.dataset import prepare_dataset
 
     table = load_dataset(DATASETS[name], mirror=SHARED_DATA / "moleculenet")

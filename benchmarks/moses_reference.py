@@ -86,7 +86,7 @@ def read_moses_stats(path: Path) -> dict[str, Any]:
 
 def shipped_reference(name: str, stats: dict[str, Any]) -> Any:
     """A drugforge ``MosesReference`` holding MOSES' shipped statistics."""
-    from drugforge.molecules.generation.moses import MosesReference
+    from drugforge.molecules.generation.moses_reference import MosesReference
 
     fps = np.packbits(np.asarray(stats["SNN"]["fps"], dtype=np.uint8), axis=1)
     return MosesReference(
@@ -358,7 +358,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from drugforge.molecules.chem.moses_filters import moses_package_dir
-    from drugforge.molecules.generation.moses import load_moses_split, load_reference
+    from drugforge.molecules.generation.moses_reference import load_moses_split, load_reference
 
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.describe_only:

@@ -56,7 +56,7 @@ def scaffolds_and_fragments(smiles: list[str]) -> tuple[Counter[str], Counter[st
 
 def full_train_counts(n_jobs: int) -> dict[str, Any]:
     from drugforge.core.engine import parallel_map
-    from drugforge.molecules.generation.moses import load_moses_split
+    from drugforge.molecules.generation.moses_reference import load_moses_split
 
     path = WORK / "full_train_counts.json"
     hit = cached(path)
@@ -94,7 +94,8 @@ def main() -> None:
     parser.add_argument("--n-jobs", type=int, default=2)
     args = parser.parse_args()
     from drugforge.molecules.generation.fcd import frechet_distance
-    from drugforge.molecules.generation.moses import MOSES_PUBLISHED_TRAIN, cosine_similarity, load_reference
+    from drugforge.molecules.generation.moses import MOSES_PUBLISHED_TRAIN, cosine_similarity
+    from drugforge.molecules.generation.moses_reference import load_reference
 
     refs = {"Test": load_reference("test"), "TestSF": load_reference("test_scaffolds")}
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -3,7 +3,7 @@
 
 Candidates, each computing the exact common-bit counts of every pair:
 
-* ``int8 _int_mm``: int8 x int8 -> int32 matrix product (what ``drugforge.molecules.generation.moses`` uses)
+* ``int8 _int_mm``: int8 x int8 -> int32 matrix product (what ``drugforge.molecules.generation.moses_similarity`` uses)
 * ``float32 matmul`` and ``bfloat16 matmul`` (bf16 is exact only while counts stay <= 256)
 * ``numpy bitwise_count``: packed uint64 words, AND + popcount, chunked
 * ``RDKit BulkTanimotoSimilarity``: one molecule against a list, per molecule
@@ -35,7 +35,7 @@ OUT = BENCH / "results" / "moses"
 
 def fingerprints(n: int, offset: int) -> np.ndarray:
     from drugforge.molecules.chem.moses_features import moses_fingerprint, moses_mol
-    from drugforge.molecules.generation.moses import load_moses_split
+    from drugforge.molecules.generation.moses_reference import load_moses_split
 
     smiles = load_moses_split("test")[offset : offset + n]
     return np.stack([moses_fingerprint(moses_mol(s)) for s in smiles])

@@ -45,7 +45,7 @@ WORK = HERE / "work" / "optimize"
 
 def train_model(name: str, seed: int) -> tuple[Path, dict[str, Any]]:
     """A drugforge svm on the set's training split; cached in benchmarks/work/optimize/."""
-    from drugforge.molecules.data.catalog import load_dataset
+    from drugforge.molecules.data.catalog_load import load_dataset
     from drugforge.workflows.train import TrainConfig, run_train
 
     model_dir = WORK / f"{name}__svm__s{seed}"
@@ -86,8 +86,8 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
 
     from drugforge.molecules.chem.mol import parse_smiles
     from drugforge.molecules.chem.properties import property_values
-    from drugforge.molecules.data.catalog import load_dataset
-    from drugforge.molecules.generation.moses import load_moses_split
+    from drugforge.molecules.data.catalog_load import load_dataset
+    from drugforge.molecules.generation.moses_reference import load_moses_split
     from drugforge.molecules.generation.scoring import Objective
     from drugforge.workflows.generate import sample_strings
     from drugforge.workflows.optimize import (

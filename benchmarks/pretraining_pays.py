@@ -55,7 +55,8 @@ REFERENCE = "auto"
 # ------------------------------------------------------------------------------------ data
 def moleculeace_small_sets() -> dict[str, int]:
     """MoleculeACE sets (catalog names without the group) with < MAX_TRAIN training molecules."""
-    from drugforge.molecules.data.catalog import list_datasets, load_dataset
+    from drugforge.molecules.data.catalog import list_datasets
+    from drugforge.molecules.data.catalog_load import load_dataset
 
     sizes = {}
     for name in list_datasets("moleculeace"):
@@ -68,7 +69,7 @@ def moleculeace_small_sets() -> dict[str, int]:
 
 def load_split(name: str, seed: int) -> dict[str, Any]:
     """train/val/test SMILES and targets (val None: the model holds out its own), cliff flags."""
-    from drugforge.molecules.data.catalog import load_dataset
+    from drugforge.molecules.data.catalog_load import load_dataset
 
     if name == FREESOLV:
         from drugforge.molecules.data.dataset import prepare_dataset
@@ -102,7 +103,7 @@ def load_split(name: str, seed: int) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- variants
 def pretrained_key(pretrained: str) -> tuple[str, dict[str, Any]]:
     """A cache tag for the pretrained model (name + weights hash) and its architecture."""
-    from drugforge.molecules.models.chemlm import SIZES
+    from drugforge.molecules.models.chemlm_net import SIZES
     from drugforge.core.artifacts import WEIGHTS
     from drugforge.molecules.models.shipped import resolve_generator_dir
 

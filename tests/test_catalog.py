@@ -12,13 +12,8 @@ import numpy as np
 import pytest
 
 from drugforge.molecules.data import catalog
-from drugforge.molecules.data.catalog import (
-    DatasetInfo,
-    dataset_info,
-    export_dataset,
-    list_datasets,
-    load_dataset,
-)
+from drugforge.molecules.data.catalog import DatasetInfo, dataset_info, list_datasets
+from drugforge.molecules.data.catalog_load import export_dataset, load_dataset
 from drugforge.molecules.data.io import read_molecules
 from drugforge.core.errors import InputError
 

@@ -14,14 +14,8 @@ from drugforge.core.artifacts import load_generator, save_generator
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.core.errors import ArtifactError, InputError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
-from drugforge.molecules.models.chemlm import (
-    ChemLM,
-    ChemLMConfig,
-    ChemLMModule,
-    KVCache,
-    lm_loss,
-    pad_batch,
-)
+from drugforge.molecules.models.chemlm import ChemLM
+from drugforge.molecules.models.chemlm_net import ChemLMConfig, ChemLMModule, KVCache, lm_loss, pad_batch
 from drugforge.core.registry import GENERATORS
 from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
 from drugforge.core.training.loop import TrainConfig

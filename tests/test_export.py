@@ -21,9 +21,10 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 from cli_helpers import one_line_error, run
 from drugforge.core.artifacts import load_model, save_model
 from drugforge.molecules.chem import StandardizerConfig, standardize_many
-from drugforge.molecules.export import onnx as onnx_export
+from drugforge.molecules.export import onnx_converters
 from drugforge.molecules.export.graph import DOUBLE, GraphBuilder
-from drugforge.molecules.export.onnx import ExportError, load_input_specs, make_inputs, to_onnx
+from drugforge.molecules.export.onnx import ExportError, to_onnx
+from drugforge.molecules.export.onnx_inputs import load_input_specs, make_inputs
 from drugforge.molecules.featurize import get_featurizer
 from drugforge.molecules.models import build_model
 from drugforge.molecules.models.base import TaskType
@@ -141,7 +142,7 @@ def test_kernel_is_exact_on_counts() -> None:
     A[3, :5] = 9.0  # counts beyond any support count
     g = GraphBuilder(17)
     x = g.features_input([get_featurizer("ecfp", size=50, counts=True)])
-    K = onnx_export._tanimoto(g, x, B)
+    K = onnx_converters._tanimoto(g, x, B)
     model = g.model([(K, "K", ["n", 5])], doc="kernel")
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     got = session.run(None, {"features": A})[0]
@@ -257,10 +258,10 @@ def test_cli_parity_failure_writes_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     def drifted(model: Any, g: GraphBuilder) -> tuple[str, str | None]:
-        mean, spread = onnx_export._gbm(model, g)
+        mean, spread = onnx_converters._gbm(model, g)
         return g.op("Add", mean, g.const(2e-5, "drift")), spread
 
-    monkeypatch.setitem(onnx_export._CONVERTERS, "gbm", drifted)
+    monkeypatch.setitem(onnx_converters._CONVERTERS, "gbm", drifted)
     out = tmp_path / "drift.onnx"
     code, _, err = run(["export", str(gbm_dir), "--out", str(out)], capsys)
     one_line_error(code, err, "parity check failed")

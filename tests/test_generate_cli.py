@@ -89,6 +89,52 @@ def test_generate_marks_every_sampled_string(
     assert sample_strings(str(generator), 50, seed=2) != strings
 
 
+def test_second_generate_reads_the_corpus_novelty_set_from_the_cache(
+    generator: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from drugforge.molecules.data import corpus_cache
+
+    monkeypatch.setenv("DRUGFORGE_CACHE", str(tmp_path / "cache"))
+    calls = {"n": 0}
+    real = corpus_cache.read_smiles_set
+
+    def canonicalize_once(*args: object, **kwargs: object) -> set[str]:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise AssertionError("the corpus was canonicalized again")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corpus_cache, "read_smiles_set", canonicalize_once)
+    frames, summaries = [], []
+    for name in ("first.csv", "second.csv"):
+        out = tmp_path / name
+        code, stdout, err = run(["generate", "--model", str(generator), "-n", "20", "--out",
+                                 str(out), "--seed", "3", "--quiet"], capsys)  # fmt: skip
+        assert code == 0, err
+        frames.append(pd.read_csv(out, keep_default_na=False, na_values=[""]))
+        summaries.append({k: v for k, v in json.loads(stdout).items() if k != "out"})
+    assert calls["n"] == 1
+    assert len(list((tmp_path / "cache" / "corpus").glob("*.smi"))) == 1
+    assert summaries[0]["novel"] is not None  # novelty was computed, not left empty
+    assert summaries[0] == summaries[1]
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+def test_cached_canonical_set_equals_a_fresh_canonicalization(corpus: Path, tmp_path: Path) -> None:
+    from drugforge.molecules.data.corpus import corpus_file, file_sha256, read_smiles_set
+    from drugforge.molecules.data.corpus_cache import canonical_smiles_set
+
+    file = corpus_file(corpus)
+    fresh = read_smiles_set([file], canonical=True)
+    first = canonical_smiles_set(file, file_sha256(corpus), folder=tmp_path)
+    cached = canonical_smiles_set(file, file_sha256(corpus), folder=tmp_path)
+    assert len(fresh) > 190 and first == fresh and cached == fresh
+    # another checksum (a changed file) is another entry, never the old set
+    assert canonical_smiles_set(file, "0" * 64, folder=tmp_path) == fresh
+    assert len(list(tmp_path.glob("*.smi"))) == 2
+
+
 def test_generate_parquet_and_filters(
     generator: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -26,7 +26,7 @@ from drugforge.molecules.chem.moses_filters import moses_filter_smarts, passes_m
 from drugforge.molecules.chem.sascore import load_fragment_scores, sa_score
 from drugforge.cli import main
 from drugforge.core.errors import InputError
-from drugforge.molecules.generation import moses as moses_mod
+from drugforge.molecules.generation import moses_reference, moses_similarity
 from drugforge.molecules.generation.fcd import (
     CHEMNET_VOCAB,
     chemnet_activations,
@@ -36,15 +36,16 @@ from drugforge.molecules.generation.fcd import (
     load_chemnet,
 )
 from drugforge.molecules.generation.moses import (
-    compute_reference,
     cosine_similarity,
     evaluate_moses,
     fraction_unique,
     fraction_valid,
-    internal_diversities,
-    load_reference,
-    nearest_neighbour_similarity,
     novelty,
+)
+from drugforge.molecules.generation.moses_reference import compute_reference, load_reference
+from drugforge.molecules.generation.moses_similarity import (
+    internal_diversities,
+    nearest_neighbour_similarity,
 )
 from drugforge.workflows.benchmark import read_smiles_file
 
@@ -104,7 +105,7 @@ def test_integer_and_float_pair_counts_agree() -> None:
     a = torch.from_numpy((rng.random((37, 1024)) < 0.05).astype(np.int8))
     b = torch.from_numpy((rng.random((53, 1024)) < 0.05).astype(np.int8))
     expected = a.float() @ b.float().T
-    assert torch.equal(moses_mod._intersections(a, b), expected)
+    assert torch.equal(moses_similarity._intersections(a, b), expected)
 
 
 # ------------------------------------------------------------------------ counting metrics
@@ -289,7 +290,7 @@ def test_reference_cache_round_trip(
 ) -> None:
     tiny = tmp_path / "test.csv.gz"
     pd.DataFrame({"SMILES": moses_test_sample[:30]}).to_csv(tiny, index=False)
-    monkeypatch.setattr(moses_mod, "_split_path", lambda name: tiny)
+    monkeypatch.setattr(moses_reference, "_split_path", lambda name: tiny)
     first = load_reference("test", cache_dir=tmp_path / "cache")
     files = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert len(files) == 2 and files[0].endswith("-chemnet" + first.meta["chemnet_sha256_16"]
@@ -298,8 +299,8 @@ def test_reference_cache_round_trip(
     def no_recompute(*args: object, **kwargs: object) -> None:
         raise AssertionError("recomputed instead of reading the cache")
 
-    monkeypatch.setattr(moses_mod, "describe_molecules", no_recompute)
-    monkeypatch.setattr(moses_mod, "chemnet_statistics", no_recompute)
+    monkeypatch.setattr(moses_reference, "describe_molecules", no_recompute)
+    monkeypatch.setattr(moses_reference, "chemnet_statistics", no_recompute)
     second = load_reference("test", cache_dir=tmp_path / "cache")
     assert second.fragments == first.fragments and second.scaffolds == first.scaffolds
     assert np.array_equal(second.fingerprints, first.fingerprints)

@@ -30,7 +30,8 @@ from drugforge.molecules.data.corpus import (
 )
 from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
-from drugforge.molecules.models.chemlm import ChemLM, ChemLMConfig
+from drugforge.molecules.models.chemlm import ChemLM
+from drugforge.molecules.models.chemlm_net import ChemLMConfig
 from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
 from drugforge.core.training.data import TensorData
 from drugforge.core.training.device import seed_everything

@@ -285,6 +285,24 @@ def test_interrupted_screen_resumes_to_the_identical_result(tmp_path: Path, mode
     assert again.n_records == 600
 
 
+def test_resume_with_nothing_begun_runs_the_screen(tmp_path: Path, model_dir: Path,
+                                                  library: Path) -> None:  # fmt: skip
+    """Like Nextflow's -resume: a pipeline may always pass --resume; on a fresh output it starts."""
+    kw: dict[str, object] = {"rank": "logp", "top": 40, "dedup": "smiles"}
+    plain = tmp_path / "plain" / "hits.parquet"
+    plain.parent.mkdir()
+    run_screen(config(library, plain, model_dir, all_rows=plain.with_name("all.parquet"), **kw))
+    fresh = tmp_path / "fresh" / "hits.parquet"
+    fresh.parent.mkdir()
+    summary = run_screen(config(library, fresh, model_dir, all_rows=fresh.with_name("all.parquet"),
+                                resume=True, **kw))  # fmt: skip
+    assert summary.n_records == 600 and summary.counts["hit"] == 40
+    for name in ("hits.parquet", "hits.rejected.parquet", "all.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(fresh.with_name(name)),
+                                      pd.read_parquet(plain.with_name(name)))  # fmt: skip
+    assert not fresh.with_name("hits.parquet.parts").exists()
+
+
 def test_killed_process_resumes_to_the_identical_result(tmp_path: Path, model_dir: Path,
                                                         library: Path) -> None:  # fmt: skip
     """A real SIGKILL in the middle of a CLI run, then --resume."""
@@ -356,7 +374,9 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path, model_dir: Path, libra
     one_line_error(*run([*base, "--exclude", "[[["], capsys)[::2], "neither valid SMARTS")
     one_line_error(*run(["screen", str(tmp_path / "none.smi"), "--model", str(model_dir),
                          "--out", out], capsys)[::2], "file not found")  # fmt: skip
-    one_line_error(*run([*base, "--resume"], capsys)[::2], "nothing to resume")
+    code, stdout, err = run([*base, "--n-jobs", "1", "--resume"], capsys)  # nothing begun: starts
+    assert code == 0, err
+    assert json.loads(stdout)["records"] == 600
     one_line_error(*run([*base[:-3], "--out", str(tmp_path / "x.xlsx")], capsys)[::2],
                    "unsupported output type")  # fmt: skip
 

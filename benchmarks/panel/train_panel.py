@@ -68,7 +68,7 @@ def train_group(group: Group, seed: int = SEED) -> tuple[Path, list[str], float]
 def test_errors(group: Group, model_dir: Path) -> dict[str, Any]:
     """Per test molecule: nearest-training-neighbour similarity and per-endpoint errors."""
     from drugforge.core.artifacts import load_model
-    from drugforge.molecules.data.catalog import load_dataset
+    from drugforge.molecules.data.catalog_load import load_dataset
     from drugforge.molecules.data.dataset import prepare_dataset
     from drugforge.molecules.panel import ad_bits, max_similarity, pack_bits
 

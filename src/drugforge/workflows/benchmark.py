@@ -25,11 +25,10 @@ from drugforge.core.errors import InputError
 from drugforge.molecules.generation.moses import (
     METRIC_LABELS,
     MOSES_PUBLISHED_TRAIN,
-    MosesReference,
     MosesResult,
-    compute_reference,
     evaluate_moses,
 )
+from drugforge.molecules.generation.moses_reference import MosesReference, compute_reference
 from drugforge.workflows.common import make_logger
 from drugforge.core.progress import Progress
 
@@ -310,7 +309,7 @@ def moses_benchmark(
 
     ``test``, ``test_scaffolds`` and ``train`` replace MOSES' own sets by SMILES files (custom
     benchmarks, or tiny ones for tests); by default MOSES' sets are used, with the reference
-    statistics cached (:func:`drugforge.molecules.generation.moses.reference_cache_dir`).
+    statistics cached (:func:`drugforge.molecules.generation.moses_reference.reference_cache_dir`).
     """
     if (samples is None) == (model is None):
         raise InputError("give exactly one of --samples FILE or --model NAME")

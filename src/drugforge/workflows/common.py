@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drugforge.molecules.data.catalog import dataset_info, load_dataset
+from drugforge.molecules.data.catalog import dataset_info
+from drugforge.molecules.data.catalog_load import load_dataset
 from drugforge.molecules.data.io import MolTable, read_molecules
 from drugforge.core.errors import InputError
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from pydantic import Field
 
 from drugforge.core.config import RunConfig
-from drugforge.molecules.data.catalog import dataset_info, export_dataset, list_datasets
+from drugforge.molecules.data.catalog import dataset_info, list_datasets
+from drugforge.molecules.data.catalog_load import export_dataset
 
 _MIRROR = "local directory with dataset files"
 

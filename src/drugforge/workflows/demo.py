@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from drugforge.core.config import RunConfig
-from drugforge.molecules.data.catalog import load_dataset
+from drugforge.molecules.data.catalog_load import load_dataset
 from drugforge.workflows.common import make_logger
 from drugforge.workflows.evaluate import EvaluateConfig, run_evaluate
 from drugforge.workflows.predict import PredictConfig, run_predict

@@ -30,14 +30,8 @@ from drugforge.molecules.data.io import read_molecules
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.molecules.export import EXPORT_FORMATS
-from drugforge.molecules.export.onnx import (
-    DEFAULT_OPSET,
-    ExportError,
-    OnnxExport,
-    describe_inputs,
-    make_inputs,
-    to_onnx,
-)
+from drugforge.molecules.export.onnx import DEFAULT_OPSET, ExportError, OnnxExport, to_onnx
+from drugforge.molecules.export.onnx_inputs import describe_inputs, make_inputs
 from drugforge.workflows.common import make_logger
 from drugforge.workflows.predict import predict_smiles
 

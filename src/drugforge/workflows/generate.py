@@ -39,6 +39,7 @@ from rdkit import Chem, rdBase
 from drugforge.core.artifacts import LoadedGenerator, load_generator
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.molecules.data.corpus import corpus_file, file_sha256, moses_file, read_smiles_set
+from drugforge.molecules.data.corpus_cache import canonical_smiles_set
 from drugforge.molecules.data.io import write_table
 from drugforge.core.errors import InputError, InvalidSmilesError
 from drugforge.molecules.models import shipped
@@ -253,8 +254,9 @@ def novelty_reference(loaded: LoadedGenerator, log: Logger) -> set[str] | None:
 
     Pretrained generators record their corpus files (path and sha256); MOSES train is read as
     is (its SMILES are RDKit-canonical, as the MOSES metrics assume), other files are
-    canonicalized. ``None`` (novelty left empty) when no corpus is recorded or a file is gone
-    or changed.
+    canonicalized once per file checksum and then read from the cache
+    (:mod:`drugforge.molecules.data.corpus_cache`). ``None`` (novelty left empty) when no
+    corpus is recorded or a file is gone or changed.
     """
     corpus = loaded.training.get("corpus")
     corpus = corpus if isinstance(corpus, dict) else {}
@@ -277,7 +279,10 @@ def novelty_reference(loaded: LoadedGenerator, log: Logger) -> set[str] | None:
         column = None if entry.get("moses") else corpus.get("smiles_column")
         file = corpus_file(path, column)
         t0 = time.perf_counter()
-        reference |= read_smiles_set([file], canonical=entry.get("moses") != "train")
+        if entry.get("moses") == "train":  # already RDKit-canonical: read as is
+            reference |= read_smiles_set([file], canonical=False)
+        else:  # canonicalized once per file checksum, then read from the cache
+            reference |= canonical_smiles_set(file, str(entry.get("sha256")))
         log(f"novelty: read {path.name} ({time.perf_counter() - t0:.1f} s)")
     return reference
 

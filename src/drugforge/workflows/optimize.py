@@ -44,7 +44,7 @@ from drugforge.molecules.chem.scaffold import murcko_scaffold
 from drugforge.molecules.data.corpus import corpus_file, read_smiles_set
 from drugforge.molecules.data.io import write_table
 from drugforge.core.errors import InputError
-from drugforge.molecules.generation.moses import internal_diversities
+from drugforge.molecules.generation.moses_similarity import internal_diversities
 from drugforge.molecules.generation.scoring import (
     Objective,
     ObjectiveConfig,

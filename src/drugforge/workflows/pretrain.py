@@ -50,7 +50,8 @@ from drugforge.molecules.data.corpus import (
 )
 from drugforge.core.errors import InputError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
-from drugforge.molecules.models.chemlm import ChemLM, ChemLMConfig
+from drugforge.molecules.models.chemlm import ChemLM
+from drugforge.molecules.models.chemlm_net import ChemLMConfig
 from drugforge.molecules.models.shipped import resolve_generator_dir
 from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
 from drugforge.core.training.device import resolve_device

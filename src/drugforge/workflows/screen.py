@@ -5,9 +5,16 @@ is parsed, predicted, profiled and filtered in a worker (:mod:`drugforge.core.en
 local processes or Ray) and committed **in order** as one Parquet part in the work directory
 ``OUT.parts/``. Memory is bounded by the chunk size times the chunks in flight, not by the
 library. A part is written to a temporary name and renamed, so after a kill at any moment the
-committed parts are complete and ``--resume`` goes on after the last one; since every step is a
-deterministic function of the chunk (and, for de-duplication, of the chunks before it), the
-result is identical to an uninterrupted run.
+committed parts are complete and ``--resume`` goes on after the last one (with nothing begun it
+simply starts, so a pipeline can always pass it); since every step is a deterministic function of
+the chunk (and, for de-duplication, of the chunks before it), the result is identical to an
+uninterrupted run.
+
+This module holds the command: its config, the worker recipe and the driver. The molecule steps of
+a chunk are in :mod:`drugforge.molecules.screening` (parsing, filters, de-duplication); the work
+folder, the top-K selection and the merge of the parts into the outputs are modality-neutral and
+live in :mod:`drugforge.core.resume`, :mod:`drugforge.core.topk` and
+:mod:`drugforge.core.part_merge`.
 
 Every library record ends in exactly one status:
 
@@ -28,10 +35,8 @@ Outputs, by the extension of ``OUT`` (.parquet, .csv, .tsv, optionally .gz):
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
 import os
-import shutil
 import signal
 import time
 from collections.abc import Iterator, Sequence
@@ -43,29 +48,41 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
-from rdkit import Chem, DataStructs, rdBase
-from rdkit.Chem import rdFingerprintGenerator
+from rdkit import Chem
 
 from drugforge import __version__
-from drugforge.molecules.chem.mol import parse_smiles, smiles_problem
-from drugforge.molecules.data.stream import LibraryChunk, LibraryReader
+from drugforge.core.engine import make_engine
 from drugforge.core.errors import DrugforgeError, InputError
 from drugforge.core.expressions import Expression, parse_expression
-from drugforge.workflows.common import OUTPUT_SUFFIXES, make_logger
-from drugforge.core.engine import make_engine
-from drugforge.molecules.profile import Profiler
+from drugforge.core.part_merge import STATUSES, merge_parts
 from drugforge.core.progress import Progress
+from drugforge.core.resume import PartStore, file_digest, write_atomic
+from drugforge.core.topk import select_top
+from drugforge.molecules.data.stream import LibraryChunk, LibraryReader
+from drugforge.molecules.screening.chunk import (
+    ChunkFilters,
+    canonical_smiles,
+    fingerprint,
+    parse_chunk,
+    reference_molecule,
+    similarities,
+    substructure_query,
+)
+from drugforge.molecules.screening.dedup import Deduplicator, dedup_key
+from drugforge.workflows.common import OUTPUT_SUFFIXES, make_logger
+from drugforge.molecules.profile import Profiler
 from drugforge.core.interrupt import Interrupts, Terminated
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ScreenConfig", "ScreenSummary", "run_screen"]
 
 Status = Literal["hit", "scored", "filtered", "duplicate", "invalid"]
-STATUSES: tuple[str, ...] = ("hit", "scored", "filtered", "duplicate", "invalid")
 #: the columns every row has, before the model outputs and properties
 BASE_COLUMNS = ("row", "line", "id", "input", "smiles")
-_PART = "part-{:08d}.parquet"
+#: the text columns of the outputs (typed as text in an empty Parquet output)
+_TEXT_COLUMNS = ("id", "input", "smiles", "status", "reason")
+#: settings that change how a screen runs, not its result (a resume may change them)
+_UNKEYED = ("resume", "force", "quiet", "n_jobs", "engine", "address")
 #: records per chunk: a worker holds ~35 kB per molecule of a chunk in flight (parsed molecules,
 #: features, results), so 5,000 keeps two workers and the driver under 2 GB; larger chunks were
 #: not faster (benchmarks/screen_scale.py)
@@ -220,33 +237,6 @@ class ScreenTask:
         return ScreenWorker(self)
 
 
-def _query(text: str, option: str) -> Chem.Mol:
-    with rdBase.BlockLogs():
-        mol = Chem.MolFromSmarts(text)
-        if mol is None:
-            mol = Chem.MolFromSmiles(text)
-    if mol is None:
-        raise InputError(f"{option} '{text}' is neither valid SMARTS nor SMILES")
-    return mol
-
-
-def _reference(text: str) -> Chem.Mol:
-    mol = parse_smiles(text)
-    if mol is None:
-        raise InputError(f"--similar-to '{text}' is not a valid SMILES ({smiles_problem(text)})")
-    return mol
-
-
-_FPGEN = None
-
-
-def _fingerprint(mol: Chem.Mol) -> Any:
-    global _FPGEN
-    if _FPGEN is None:
-        _FPGEN = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-    return _FPGEN.GetFingerprint(mol)
-
-
 class ScreenWorker:
     """Turns a :class:`LibraryChunk` into its result table (statuses before de-duplication)."""
 
@@ -257,38 +247,17 @@ class ScreenWorker:
         self.models = [(spec, load_model(spec.path)) for spec in task.models]
         names = [c for c in task.columns if c != _TEXT_PROPERTY]
         self.rank = parse_expression(task.rank, names, what="--rank") if task.rank else None
-        self.filters = [parse_expression(f, names, what="--filter") for f in task.filters]
-        self.require = [(q, _query(q, "--require")) for q in task.require]
-        self.exclude = [(q, _query(q, "--exclude")) for q in task.exclude]
-        self.references = [_fingerprint(_reference(s)) for s in task.similar_to]
+        self.filters = ChunkFilters([parse_expression(f, names, what="--filter")
+                                     for f in task.filters],
+                                    task.require, task.exclude, task.min_similarity)  # fmt: skip
+        self.references = [fingerprint(reference_molecule(s)) for s in task.similar_to]
 
     def process(self, chunk: LibraryChunk) -> pd.DataFrame:
         from drugforge.workflows.predict import predict_mols
 
         n = len(chunk)
-        reason = list(chunk.errors)
-        mols: list[Chem.Mol | None] = [None] * n
-        smiles = [""] * n
-        with rdBase.BlockLogs():
-            for i, text in enumerate(chunk.texts):
-                if reason[i]:
-                    continue
-                mol = (Chem.MolFromMolBlock(text) if chunk.kind == "molblock"
-                       else parse_smiles(text))  # fmt: skip
-                if mol is None:
-                    reason[i] = (
-                        "SD record RDKit cannot read" if chunk.kind == "molblock"
-                        else smiles_problem(text)
-                    )  # fmt: skip
-                    continue
-                heavy = mol.GetNumHeavyAtoms()
-                if heavy > self.task.max_heavy_atoms:
-                    reason[i] = (f"molecule too large: {heavy} heavy atoms (limit "
-                                 f"{self.task.max_heavy_atoms}, --max-heavy-atoms)")  # fmt: skip
-                    continue
-                mols[i] = mol
-                if chunk.kind == "molblock":
-                    smiles[i] = Chem.MolToSmiles(mol)
+        parsed = parse_chunk(chunk, self.task.max_heavy_atoms)
+        mols, smiles, reason = parsed.mols, parsed.smiles, parsed.reason
         ok = [i for i in range(n) if mols[i] is not None]
         texts = [smiles[i] or chunk.texts[i] for i in ok]
         good = [cast(Chem.Mol, mols[i]) for i in ok]
@@ -314,14 +283,10 @@ class ScreenWorker:
                 if error and not reason[ok[j]]:
                     reason[ok[j]] = f"profile: {error}"
         if self.references:
-            sims = np.full(n, np.nan)
-            for i in ok:
-                fp = _fingerprint(cast(Chem.Mol, mols[i]))
-                sims[i] = max(DataStructs.BulkTanimotoSimilarity(fp, self.references))
-            env["similarity"] = sims
+            env["similarity"] = similarities(mols, self.references)
         valid = np.array([mols[i] is not None and not reason[i] for i in range(n)], dtype=bool)
         status = np.where(valid, "hit", "invalid").astype(object)
-        why = self._filter_reasons(env, mols, valid, n)
+        why = self.filters.reasons(env, mols, valid)
         for i in map(int, np.flatnonzero(valid)):
             if why[i]:
                 status[i] = "filtered"
@@ -334,14 +299,10 @@ class ScreenWorker:
                     status[i] = "filtered"
                     reason[i] = f"--rank is not a number ({_values(self.rank, env, i)})"
         if self.task.dedup == "none" and self.task.top is not None:
-            _select_status(status, score, chunk.start, self.task.top)  # only these need SMILES
-        for i in range(n):
-            mol = mols[i]
-            if mol is not None and not smiles[i] and (
-                status[i] == "hit" or self.task.dedup == "smiles"
-            ):
-                smiles[i] = Chem.MolToSmiles(mol)
-        keys = [self._key(mols[i], smiles[i]) if valid[i] else "" for i in range(n)]
+            select_top(status, score, chunk.start, self.task.top)  # only these need SMILES
+        canonical_smiles(mols, smiles, status, self.task.dedup)
+        keys = [dedup_key(mols[i], smiles[i], self.task.dedup) if valid[i] else ""
+                for i in range(n)]  # fmt: skip
         frame = pd.DataFrame({
             "row": np.arange(chunk.start + 1, chunk.start + n + 1, dtype=np.int64),
             "line": np.asarray(chunk.lines, dtype=np.int64),
@@ -356,40 +317,6 @@ class ScreenWorker:
         frame["reason"] = reason
         frame["key"] = keys
         return frame
-
-    def _filter_reasons(self, env: dict[str, np.ndarray], mols: Sequence[Chem.Mol | None],
-                        valid: np.ndarray, n: int) -> list[str]:  # fmt: skip
-        reasons = [""] * n
-
-        def add(i: int, text: str) -> None:
-            reasons[i] = f"{reasons[i]}; {text}" if reasons[i] else text
-
-        for expression in self.filters:
-            for j, text in enumerate(expression.failed_reasons(env, n)):
-                if text and valid[j]:
-                    add(j, text)
-        for i in map(int, np.flatnonzero(valid)):
-            mol = cast(Chem.Mol, mols[i])
-            for text, query in self.require:
-                if not mol.HasSubstructMatch(query):
-                    add(i, f"lacks required substructure {text}")
-            for text, query in self.exclude:
-                if mol.HasSubstructMatch(query):
-                    add(i, f"has excluded substructure {text}")
-            if self.task.min_similarity is not None and not (
-                env["similarity"][i] >= self.task.min_similarity
-            ):
-                add(i, f"similarity {env['similarity'][i]:.3f} < {self.task.min_similarity}")
-        return reasons
-
-    def _key(self, mol: Chem.Mol | None, smiles: str) -> str:
-        if mol is None or self.task.dedup == "none":
-            return ""
-        if self.task.dedup == "inchikey":
-            with rdBase.BlockLogs():
-                return str(Chem.MolToInchiKey(mol)) or smiles or Chem.MolToSmiles(mol)
-        return smiles
-
 
 def _values(expression: Expression, env: dict[str, np.ndarray], i: int) -> str:
     return ", ".join(f"{name}={float(env[name][i]):.4g}" for name in sorted(expression.names))
@@ -452,9 +379,9 @@ def _build_task(config: ScreenConfig, library_digest: str) -> ScreenTask:
     properties = [p for p in builtins if config.profile or p in used or p in config.properties]
     for option, queries in (("--require", config.require), ("--exclude", config.exclude)):
         for q in queries:
-            _query(q, option)
+            substructure_query(q, option)
     for reference in config.similar_to:
-        _reference(reference)
+        reference_molecule(reference)
     columns = (*model_columns, *properties, *extra)
     recipe = {
         "library": library_digest, "models": [s.__dict__ for s in specs],
@@ -473,18 +400,6 @@ def _build_task(config: ScreenConfig, library_digest: str) -> ScreenTask:
         min_similarity=config.min_similarity, dedup=config.dedup,
         max_heavy_atoms=config.max_heavy_atoms, top=config.top, columns=columns,
     )  # fmt: skip
-
-
-def _library_digest(path: Path) -> str:
-    """Identifies the library file cheaply: size, and SHA-256 of its first and last MiB."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
-    with path.open("rb") as handle:
-        digest.update(handle.read(1 << 20))
-        if size > 2 << 20:
-            handle.seek(size - (1 << 20))
-            digest.update(handle.read())
-    return digest.hexdigest()
 
 
 def _output_paths(config: ScreenConfig) -> dict[str, Path]:
@@ -508,71 +423,6 @@ def _output_paths(config: ScreenConfig) -> dict[str, Path]:
                              path=config.all_rows)  # fmt: skip
         paths["all_rows"] = config.all_rows
     return paths
-
-
-# ------------------------------------------------------------------------ the work folder
-class _WorkDir:
-    """``OUT.parts/``: the manifest and one Parquet part per committed chunk."""
-
-    def __init__(self, out: Path) -> None:
-        self.path = out.with_name(out.name + ".parts")
-        self.manifest = self.path / "manifest.json"
-
-    def part(self, index: int) -> Path:
-        return self.path / _PART.format(index)
-
-    def committed(self) -> int:
-        """How many chunks are committed (parts 0..k-1 all present)."""
-        k = 0
-        while self.part(k).exists():
-            k += 1
-        return k
-
-    def prepare(self, key: str, config: ScreenConfig, outputs: dict[str, Path]) -> int:
-        """Create or reopen the work folder; returns the number of chunks already done."""
-        if self.path.exists():
-            if not config.resume and not config.force:
-                raise InputError("an unfinished screen is here; continue it with --resume or "
-                                 "start over with --force", path=self.path)  # fmt: skip
-            if config.force:
-                shutil.rmtree(self.path)
-        if not self.path.exists():
-            if config.resume:
-                if outputs["summary"].exists():
-                    return -1  # finished earlier: nothing to do
-                raise InputError("nothing to resume: no unfinished screen for this output",
-                                 path=self.path)  # fmt: skip
-            for kind, path in outputs.items():
-                if path.exists() and not config.force:
-                    raise InputError(f"output exists ({kind}); use --force to overwrite",
-                                     path=path)  # fmt: skip
-            self.path.mkdir(parents=True)
-            _write_atomic(self.manifest, json.dumps({"key": key, "drugforge": __version__,
-                                                     "config": config.model_dump(mode="json")},
-                                                    indent=1).encode())  # fmt: skip
-            return 0
-        saved = json.loads(self.manifest.read_text()) if self.manifest.exists() else {}
-        if saved.get("key") != key:
-            before = saved.get("config", {})
-            now = config.model_dump(mode="json")
-            changed = [k for k in now if k not in ("resume", "force", "quiet", "n_jobs",
-                                                   "engine", "address")
-                       and before.get(k) != now.get(k)]  # fmt: skip
-            what = ", ".join(changed) or "the library file or a model"
-            raise InputError(f"cannot resume: this screen was started with other settings "
-                             f"({what} changed); use --force to start over", path=self.path)  # fmt: skip
-        for stale in self.path.glob("*.tmp"):
-            stale.unlink()
-        return self.committed()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
 
 
 def _schema(task: ScreenTask) -> pa.Schema:
@@ -610,57 +460,6 @@ def _to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     return pa.table(data, schema=schema)
 
 
-# ------------------------------------------------------------------------------ the driver
-class _Dedup:
-    """First occurrence wins; later rows with the same key become ``duplicate``."""
-
-    def __init__(self) -> None:
-        self.seen: dict[int, int] = {}  # 64-bit key hash -> row
-
-    @staticmethod
-    def _hash(key: str) -> int:
-        return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
-
-    def apply(self, frame: pd.DataFrame) -> None:
-        status = frame["status"].to_numpy(dtype=object)
-        reason = frame["reason"].to_numpy(dtype=object)
-        for i, (key, row) in enumerate(zip(frame["key"].tolist(), frame["row"].tolist())):
-            if not key or status[i] == "invalid":
-                continue
-            h = self._hash(key)
-            first = self.seen.get(h)
-            if first is None:
-                self.seen[h] = int(row)
-            else:
-                status[i] = "duplicate"
-                reason[i] = f"duplicate of row {first}"
-        frame["status"] = status
-        frame["reason"] = reason
-
-    def load(self, frame: pd.DataFrame) -> None:
-        """Rebuild the state from a committed part (on resume)."""
-        for key, row, status in zip(frame["key"], frame["row"], frame["status"]):
-            if key and status not in ("invalid", "duplicate"):
-                self.seen.setdefault(self._hash(key), int(row))
-
-
-def _select_status(status: np.ndarray, score: np.ndarray, start: int, top: int) -> None:
-    """Within a chunk, only the best ``top`` hits (score desc, then input order) stay ``hit``;
-    the others become ``scored``. ``status`` is changed in place."""
-    hits = np.flatnonzero(status == "hit")
-    if len(hits) <= top:
-        return
-    order = np.lexsort((hits + start, -score[hits]))
-    status[hits[order[top:]]] = "scored"
-
-
-def _select(frame: pd.DataFrame, top: int | None) -> None:
-    """:func:`_select_status` on a chunk's table (after de-duplication)."""
-    if top is None:
-        return
-    status = frame["status"].to_numpy(dtype=object)
-    _select_status(status, frame["score"].to_numpy(), 0, top)
-    frame["status"] = status
 
 
 def run_screen(config: ScreenConfig) -> ScreenSummary:
@@ -671,19 +470,21 @@ def run_screen(config: ScreenConfig) -> ScreenSummary:
     reader = LibraryReader(config.library, smiles_column=config.smiles_column,
                            id_column=config.id_column, chunk_size=config.chunk_size,
                            encoding=config.encoding)  # fmt: skip
-    task = _build_task(config, _library_digest(config.library))
-    work = _WorkDir(config.out)
-    done = work.prepare(task.key, config, outputs)
+    task = _build_task(config, file_digest(config.library))
+    work = PartStore(config.out, "screen")
+    done = work.prepare(task.key, config.model_dump(mode="json"), resume=config.resume,
+                        force=config.force, outputs=outputs, finished=outputs["summary"],
+                        unkeyed=_UNKEYED, inputs="the library file or a model")  # fmt: skip
     if done < 0:
         saved = json.loads(outputs["summary"].read_text())
         log(f"screen: already complete -> {config.out}")
         return ScreenSummary(config.out, saved["counts"], saved["records"],
                              saved["blank_lines"], 0.0, saved.get("problem"), saved["files"])  # fmt: skip
     schema = _schema(task)
-    dedup = _Dedup() if config.dedup != "none" else None
+    dedup = Deduplicator() if config.dedup != "none" else None
     if done and dedup is not None:
         for k in range(done):
-            dedup.load(pq.read_table(work.part(k), columns=["key", "row", "status"]).to_pandas())
+            dedup.load(work.read(k, columns=["key", "row", "status"]))
     n_jobs = config.n_jobs or os.cpu_count() or 1
     engine = make_engine(task, config.engine, n_jobs=n_jobs, address=config.address)
     log(f"screen: {config.library} ({reader.format}{', gzip' if reader.gzipped else ''}), "
@@ -701,9 +502,7 @@ def run_screen(config: ScreenConfig) -> ScreenSummary:
             if dedup is not None:
                 dedup.apply(frame)
             _select(frame, config.top)
-            tmp = work.part(index).with_suffix(".parquet.tmp")
-            pq.write_table(_to_table(frame, schema), tmp)
-            tmp.replace(work.part(index))
+            work.write(index, _to_table(frame, schema))
             n_new += len(frame)
             now = reader.bytes_read
             rate = n_new / max(time.perf_counter() - t0, 1e-9)
@@ -723,7 +522,7 @@ def run_screen(config: ScreenConfig) -> ScreenSummary:
     if n_chunks == 0:
         raise InputError("no records in the library", path=config.library)
     summary = _finalize(config, task, schema, work, n_chunks, outputs, reader, started)
-    shutil.rmtree(work.path)
+    work.remove()
     counts = ", ".join(f"{summary.counts[s]} {s}" for s in STATUSES)
     log(f"screen: {summary.n_records} records -> {counts}"
         + (f"; {summary.blank_lines} blank/comment lines" if summary.blank_lines else "")
@@ -741,76 +540,24 @@ def _indices(start: int) -> Iterator[int]:
         k += 1
 
 
+def _select(frame: pd.DataFrame, top: int | None) -> None:
+    """:func:`~drugforge.core.topk.select_top` on a chunk's table (after de-duplication)."""
+    if top is None:
+        return
+    status = frame["status"].to_numpy(dtype=object)
+    select_top(status, frame["score"].to_numpy(), 0, top)
+    frame["status"] = status
+
+
 # ------------------------------------------------------------------------------ finalize
-def _finalize(config: ScreenConfig, task: ScreenTask, schema: pa.Schema, work: _WorkDir,
+def _finalize(config: ScreenConfig, task: ScreenTask, schema: pa.Schema, work: PartStore,
               n_chunks: int, outputs: dict[str, Path], reader: LibraryReader,
               started: float) -> ScreenSummary:  # fmt: skip
     """Merge the parts into the outputs (each written to a temporary name, then renamed)."""
-    counts = dict.fromkeys(STATUSES, 0)
     value_columns = [f.name for f in schema if f.name not in ("status", "reason", "key")]
-    hit_columns = [c for c in value_columns]
-    rejected_columns = [*BASE_COLUMNS, "status", "reason"]
-    all_columns = [*value_columns, "status", "reason"]
-    heap: list[tuple[float, int, int, int]] = []  # (score, -row, chunk, position) min-heap
-    writers = {
-        "rejected": _TableWriter(outputs["rejected"], rejected_columns),
-        **({"all_rows": _TableWriter(outputs["all_rows"], all_columns)}
-           if "all_rows" in outputs else {}),
-        **({"hits": _TableWriter(outputs["hits"], hit_columns)} if config.top is None else {}),
-    }  # fmt: skip
-    n_records = 0
-    try:
-        for k in range(n_chunks):
-            frame = pq.read_table(work.part(k)).to_pandas()
-            n_records += len(frame)
-            status = frame["status"].to_numpy(dtype=object)
-            hits = np.flatnonzero(status == "hit")
-            if config.top is not None:
-                score, rows = frame["score"].to_numpy(), frame["row"].to_numpy()
-                for i in map(int, hits):
-                    item = (float(score[i]), -int(rows[i]), k, i)
-                    if len(heap) < config.top:
-                        heapq.heappush(heap, item)
-                    elif item > heap[0]:
-                        heapq.heapreplace(heap, item)
-                counts["scored"] += int(np.sum(status == "scored")) + len(hits)
-            else:
-                counts["hit"] += len(hits)
-                writers["hits"].write(frame.iloc[hits][hit_columns])
-            for s in ("filtered", "duplicate", "invalid"):
-                counts[s] += int(np.sum(status == s))
-            rejected = np.isin(status, ["filtered", "duplicate", "invalid"])
-            writers["rejected"].write(frame.loc[rejected, rejected_columns])
-            if "all_rows" in writers:
-                writers["all_rows"].write(_final_status(frame, k, None)[all_columns])
-        if config.top is not None:
-            best = sorted(heap, reverse=True)
-            counts["hit"] = len(best)
-            counts["scored"] -= len(best)
-            by_chunk: dict[int, list[int]] = {}
-            for _, _, chunk_no, position in best:
-                by_chunk.setdefault(chunk_no, []).append(position)
-            pieces = {k: pq.read_table(work.part(k)).to_pandas().iloc[sorted(idx)]
-                      for k, idx in by_chunk.items()}  # fmt: skip
-            rows = pd.concat([pieces[k] for k in sorted(pieces)]) if pieces else None
-            hits_frame = (rows.sort_values(["score", "row"], ascending=[False, True])[hit_columns]
-                          if rows is not None else pd.DataFrame(columns=hit_columns))  # fmt: skip
-            hits_frame.insert(0, "rank", np.arange(1, len(hits_frame) + 1))
-            writers["hits"] = _TableWriter(outputs["hits"], ["rank", *hit_columns])
-            writers["hits"].write(hits_frame)
-            if "all_rows" in writers:  # the rows below the top K are 'scored', not 'hit'
-                writers["all_rows"].abort()
-                writers["all_rows"] = _TableWriter(outputs["all_rows"], all_columns)
-                keep = {(k, i) for _, _, k, i in best}
-                for k in range(n_chunks):
-                    frame = pq.read_table(work.part(k)).to_pandas()
-                    writers["all_rows"].write(_final_status(frame, k, keep)[all_columns])
-        for writer in writers.values():
-            writer.close()
-    except BaseException:
-        for writer in writers.values():
-            writer.abort()
-        raise
+    counts, n_records = merge_parts(work, n_chunks, outputs, top=config.top,
+                                    value_columns=value_columns, base_columns=BASE_COLUMNS,
+                                    text_columns=_TEXT_COLUMNS)  # fmt: skip
     seconds = time.perf_counter() - started
     summary = ScreenSummary(
         out=config.out, counts=counts, n_records=n_records, blank_lines=reader.blank_lines,
@@ -819,69 +566,5 @@ def _finalize(config: ScreenConfig, task: ScreenTask, schema: pa.Schema, work: _
     )  # fmt: skip
     record = {**summary.as_dict(), "library": str(config.library), "drugforge": __version__,
               "settings": config.model_dump(mode="json", exclude={"resume", "force", "quiet"})}  # fmt: skip
-    _write_atomic(outputs["summary"], (json.dumps(record, indent=1) + "\n").encode())
+    write_atomic(outputs["summary"], (json.dumps(record, indent=1) + "\n").encode())
     return summary
-
-
-def _final_status(frame: pd.DataFrame, k: int, keep: set[tuple[int, int]] | None) -> pd.DataFrame:
-    if keep is None:
-        return frame
-    status = frame["status"].to_numpy(dtype=object)
-    for i in np.flatnonzero(status == "hit"):
-        if (k, int(i)) not in keep:
-            status[i] = "scored"
-    frame = frame.copy()
-    frame["status"] = status
-    return frame
-
-
-class _TableWriter:
-    """Writes frames one after another to a temporary file; ``close`` renames it into place."""
-
-    def __init__(self, path: Path, columns: list[str]) -> None:
-        self.path = path
-        self.columns = columns
-        self.tmp = path.with_name(path.name + ".tmp")
-        lowered = path.name.lower()
-        self.parquet = lowered.endswith(".parquet")
-        self.sep = "\t" if ".tsv" in lowered else ","
-        self.compression = "gzip" if lowered.endswith(".gz") else None
-        self._parquet: pq.ParquetWriter | None = None
-        self._text: Any = None
-        self.started = False
-
-    def write(self, frame: pd.DataFrame) -> None:
-        frame = frame[self.columns]
-        if self.parquet:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.tmp, table.schema)
-            self._parquet.write_table(table.cast(self._parquet.schema))
-            return
-        if self._text is None:
-            import gzip
-
-            self._text = (gzip.open(self.tmp, "wt", newline="") if self.compression  # noqa: SIM115 - closed in close()/abort()
-                          else self.tmp.open("w", newline=""))  # fmt: skip
-        frame.to_csv(self._text, sep=self.sep, index=False, header=not self.started)
-        self.started = True
-
-    def close(self) -> None:
-        if self.parquet and self._parquet is None:
-            self.write(pd.DataFrame({c: pd.Series(dtype=float if c not in
-                                                  ("id", "input", "smiles", "status", "reason")
-                                                  else object) for c in self.columns}))  # fmt: skip
-        if not self.parquet and self._text is None:
-            self.write(pd.DataFrame(columns=self.columns))
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._text is not None:
-            self._text.close()
-        self.tmp.replace(self.path)
-
-    def abort(self) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._text is not None:
-            self._text.close()
-        self.tmp.unlink(missing_ok=True)

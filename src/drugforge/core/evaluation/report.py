@@ -4,39 +4,38 @@
 Plots are drawn on :class:`matplotlib.figure.Figure` objects rendered by the Agg backend without
 pyplot, so writing a report never changes the user's matplotlib backend or global state. The
 output is deterministic: no timestamps, fixed sizes, PNG metadata without a software stamp.
+This module assembles and writes the three files; the plots are drawn in
+:mod:`~drugforge.core.evaluation.report_plots`, the tables built in
+:mod:`~drugforge.core.evaluation.report_tables`.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib import colormaps
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from sklearn.metrics import precision_recall_curve, roc_curve
 
 from drugforge import __version__
 from drugforge.core.errors import InputError
-from drugforge.core.evaluation.calibration import CURVE_LEVELS, coverage_curve, task_calibration_report
+from drugforge.core.evaluation.calibration import task_calibration_report
 from drugforge.core.evaluation.gate import GateResult
-from drugforge.core.evaluation.metrics import METRIC_DIRECTIONS, TASK_METRICS, MetricsResult
+from drugforge.core.evaluation.metrics import TASK_METRICS, MetricsResult
+from drugforge.core.evaluation.report_plots import classification_figures, regression_figures
+from drugforge.core.evaluation.report_tables import (
+    clean_json,
+    gate_table,
+    overall_table,
+    per_task_table,
+    section_blocks,
+)
 
 #: at most this many tasks get their own plot panel (the tables always list every task)
 MAX_PLOT_TASKS = 12
-_NCOLS = 4
-_PANEL_IN = (3.1, 2.9)  # inches per panel
-_DPI = 90
-_MAX_POINTS = 5000  # scatter points per panel; more are subsampled (fixed seed) for speed
 _COUNT_KEYS = ("n", "n_positive", "n_cliff")
 _CAL_REG_KEYS = (
     "coverage_68",
@@ -57,400 +56,6 @@ _IDEAL = {
 }
 
 
-# --------------------------------------------------------------------------- JSON helpers
-
-
-def _clean(obj: Any) -> Any:
-    """Plain JSON types; NaN/inf become None so the file is strict JSON."""
-    if isinstance(obj, Mapping):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_clean(v) for v in obj.tolist()]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    if hasattr(obj, "to_dict"):
-        return _clean(obj.to_dict())
-    return str(obj)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if math.isnan(v):
-            return "n/a"
-        return f"{v:.4g}"
-    return str(value)
-
-
-# --------------------------------------------------------------------------- tables
-
-
-@dataclass
-class _Table:
-    header: list[str]
-    rows: list[list[str]]
-
-    def markdown(self) -> str:
-        def cell(text: str) -> str:
-            return text.replace("|", "\\|").replace("\n", " ")
-
-        lines = [
-            "| " + " | ".join(cell(h) for h in self.header) + " |",
-            "|" + "|".join("---" for _ in self.header) + "|",
-        ]
-        lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self.rows]
-        return "\n".join(lines)
-
-    def html(self) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-            for row in self.rows
-        )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _overall_table(overall: Mapping[str, Any]) -> _Table:
-    rows = [[k, _fmt(v), METRIC_DIRECTIONS.get(k, "")] for k, v in overall.items()]
-    return _Table(["metric", "value", "better"], rows)
-
-
-def _per_task_table(per_task: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> _Table:
-    present = [k for k in keys if any(k in row for row in per_task.values())]
-    rows = [[name, *(_fmt(row.get(k)) for k in present)] for name, row in per_task.items()]
-    return _Table(["target", *present], rows)
-
-
-def _gate_table(gate: Mapping[str, Any]) -> _Table:
-    rows = []
-    for req in gate.get("requirements", []):
-        note = "; ".join([req.get("reason") or "", *req.get("warnings", [])]).strip("; ")
-        rows.append(
-            [
-                str(req.get("text", "")),
-                _fmt(req.get("measured")),
-                "pass" if req.get("passed") else "FAIL",
-                note,
-            ]
-        )
-    return _Table(["requirement", "measured", "result", "note"], rows)
-
-
-def _section_blocks(content: Any) -> tuple[str, str]:
-    """One extra section as (markdown, html): text, a key/value table, a table, a list or JSON."""
-    if isinstance(content, str):
-        paras = [p.strip() for p in content.strip().split("\n\n") if p.strip()]
-        return ("\n\n".join(paras), "".join(f"<p>{html.escape(p)}</p>" for p in paras))
-    if isinstance(content, Mapping):
-        table = _Table(
-            ["item", "value"],
-            [
-                [
-                    str(k),
-                    _fmt(_clean(v))
-                    if not isinstance(v, (Mapping, list, tuple))
-                    else json.dumps(_clean(v)),
-                ]
-                for k, v in content.items()
-            ],
-        )
-        return table.markdown(), table.html()
-    if (
-        isinstance(content, (list, tuple))
-        and content
-        and all(isinstance(r, Mapping) for r in content)
-    ):
-        header: list[str] = []
-        for r in content:
-            header += [str(k) for k in r if str(k) not in header]
-        table = _Table(header, [[_fmt(_clean(r.get(h))) for h in header] for r in content])
-        return table.markdown(), table.html()
-    if isinstance(content, (list, tuple)) and all(isinstance(r, str) for r in content):
-        return (
-            "\n".join(f"- {r}" for r in content),
-            "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in content) + "</ul>",
-        )
-    text = json.dumps(_clean(content), indent=2)
-    return f"```\n{text}\n```", f"<pre>{html.escape(text)}</pre>"
-
-
-# --------------------------------------------------------------------------- plots
-
-
-def _grid(k: int, title: str) -> tuple[Figure, list[Axes]]:
-    """``k`` panels, at most ``_NCOLS`` a row, with fixed margins in inches (a layout engine
-    would double the drawing time)."""
-    ncols = min(_NCOLS, k)
-    nrows = math.ceil(k / ncols)
-    pw, ph = _PANEL_IN
-    left, right, gap_w = 0.6, 0.15, 0.75
-    bottom, top, gap_h = 0.45, 0.85, 0.95  # top: suptitle + a two-line panel title
-    width, height = ncols * pw, nrows * ph
-    aw = (width - left - right - gap_w * (ncols - 1)) / ncols  # axes size, inches
-    ah = (height - bottom - top - gap_h * (nrows - 1)) / nrows
-    fig = Figure(figsize=(width, height), dpi=_DPI)
-    fig.subplots_adjust(
-        left=left / width,
-        right=1 - right / width,
-        bottom=bottom / height,
-        top=1 - top / height,
-        wspace=gap_w / aw,
-        hspace=gap_h / ah,
-    )
-    fig.suptitle(title, y=1 - 0.12 / height, va="top", fontsize=11)
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
-    for ax in axes[k:]:
-        ax.set_visible(False)
-    return fig, axes[:k]
-
-
-def _single(width: float, height: float, n_axes: int) -> tuple[Figure, list[Axes]]:
-    """One row of ``n_axes`` panels with fixed margins (inches)."""
-    fig = Figure(figsize=(width, height), dpi=_DPI)
-    aw = (width - 0.75 - 0.7 * (n_axes - 1)) / n_axes
-    fig.subplots_adjust(
-        left=0.6 / width,
-        right=1 - 0.15 / width,
-        bottom=0.5 / height,
-        top=1 - 0.35 / height,
-        wspace=0.7 / aw,
-    )
-    axes = fig.subplots(1, n_axes, squeeze=False).ravel().tolist()
-    return fig, axes
-
-
-def _color(j: int) -> Any:
-    # tab10 repeats after 10 lines; 12 tasks can share one axes
-    return colormaps["tab20"](j % 20) if j >= 10 else colormaps["tab10"](j)
-
-
-def _unit_ticks(ax: Axes) -> None:
-    # fixed ticks: cheaper to draw than auto-located ones and all these axes span [0, 1]
-    ax.set_xticks([0.0, 0.25, 0.5, 0.75, 1.0])
-    ax.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0])
-
-
-def _png_base64(fig: Figure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _subsample(idx: np.ndarray) -> np.ndarray:
-    if idx.size <= _MAX_POINTS:
-        return idx
-    rng = np.random.default_rng(0)
-    return np.sort(rng.choice(idx, _MAX_POINTS, replace=False))
-
-
-def _short(name: str, width: int = 28) -> str:
-    return name if len(name) <= width else name[: width - 1] + "…"
-
-
-def _stat_title(name: str, row: Mapping[str, Any], keys: Sequence[str]) -> str:
-    parts = [f"{k} {_fmt(row[k])}" for k in keys if row.get(k) is not None]
-    return _short(name) + ("\n" + ", ".join(parts) if parts else "")
-
-
-def _regression_figures(
-    names: list[str],
-    yt: np.ndarray,
-    yp: np.ndarray,
-    ys: np.ndarray | None,
-    per_task: Mapping[str, Mapping[str, Any]],
-) -> list[tuple[str, str, str]]:
-    k = len(names)
-    figs: list[tuple[str, str, str]] = []
-
-    fig, axes = _grid(k, "Predicted vs measured")
-    for j, ax in enumerate(axes):
-        ok = _subsample(np.flatnonzero(np.isfinite(yt[:, j]) & np.isfinite(yp[:, j])))
-        x, y = yt[ok, j], yp[ok, j]
-        ax.set_title(_stat_title(names[j], per_task.get(names[j], {}), ("rmse", "r2")), fontsize=9)
-        if ok.size:
-            lo = float(min(x.min(), y.min()))
-            hi = float(max(x.max(), y.max()))
-            pad = 0.05 * (hi - lo or 1.0)
-            ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.5", lw=1, ls="--")
-            ax.scatter(x, y, s=7, alpha=0.6, linewidths=0, color="tab:blue")
-            ax.set_xlim(lo - pad, hi + pad)
-            ax.set_ylim(lo - pad, hi + pad)
-        ax.set_xlabel("measured", fontsize=8)
-        ax.set_ylabel("predicted", fontsize=8)
-        ax.locator_params(nbins=4)
-        ax.tick_params(labelsize=7)
-    figs.append(
-        ("parity", "Parity plot: predicted against measured (dashed: y = x)", _png_base64(fig))
-    )
-
-    fig, axes = _grid(k, "Residuals")
-    for j, ax in enumerate(axes):
-        ok = _subsample(np.flatnonzero(np.isfinite(yt[:, j]) & np.isfinite(yp[:, j])))
-        ax.set_title(_stat_title(names[j], per_task.get(names[j], {}), ("mae",)), fontsize=9)
-        ax.axhline(0.0, color="0.5", lw=1, ls="--")
-        if ok.size:
-            ax.scatter(
-                yp[ok, j],
-                yt[ok, j] - yp[ok, j],
-                s=7,
-                alpha=0.6,
-                linewidths=0,
-                color="tab:orange",
-            )
-        ax.set_xlabel("predicted", fontsize=8)
-        ax.set_ylabel("measured - predicted", fontsize=8)
-        ax.locator_params(nbins=4)
-        ax.tick_params(labelsize=7)
-    figs.append(("residuals", "Residuals against prediction", _png_base64(fig)))
-
-    if ys is not None:
-        fig, (ax_cov, ax_err) = _single(2 * _PANEL_IN[0] + 0.4, _PANEL_IN[1], 2)
-        _unit_ticks(ax_cov)
-        ax_cov.plot([0, 1], [0, 1], color="0.5", lw=1, ls="--")
-        for j in range(k):
-            ok = np.isfinite(yt[:, j]) & np.isfinite(yp[:, j]) & np.isfinite(ys[:, j])
-            if ok.any():
-                observed = coverage_curve(yt[ok, j], yp[ok, j], ys[ok, j])
-                ax_cov.plot(
-                    CURVE_LEVELS, observed, lw=1.4, color=_color(j), label=_short(names[j], 18)
-                )
-                sel = _subsample(np.flatnonzero(ok))
-                ax_err.scatter(
-                    ys[sel, j],
-                    np.abs(yt[sel, j] - yp[sel, j]),
-                    s=7,
-                    alpha=0.5,
-                    color=_color(j),
-                    linewidths=0,
-                )
-        ax_cov.set_xlabel("expected coverage", fontsize=8)
-        ax_cov.set_ylabel("observed coverage", fontsize=8)
-        ax_cov.set_title("Interval coverage", fontsize=9)
-        if k > 1:
-            ax_cov.legend(fontsize=6, loc="upper left")
-        ax_err.set_xlabel("predicted std", fontsize=8)
-        ax_err.set_ylabel("|measured - predicted|", fontsize=8)
-        ax_err.set_title("Error against predicted std", fontsize=9)
-        for ax in (ax_cov, ax_err):
-            ax.tick_params(labelsize=7)
-        figs.append(
-            (
-                "calibration",
-                (
-                    "Uncertainty calibration: observed against expected coverage "
-                    "of Gaussian intervals (dashed: ideal), and |error| against predicted std"
-                ),
-                _png_base64(fig),
-            )
-        )
-    return figs
-
-
-def _classification_figures(
-    names: list[str],
-    yt: np.ndarray,
-    pp: np.ndarray,
-    per_task: Mapping[str, Mapping[str, Any]],
-    calibration: Mapping[str, Any] | None,
-) -> list[tuple[str, str, str]]:
-    k = len(names)
-    figs: list[tuple[str, str, str]] = []
-    fig_roc, axes_roc = _grid(k, "ROC curves")
-    fig_pr, axes_pr = _grid(k, "Precision-recall curves")
-    for j in range(k):
-        ok = np.isfinite(yt[:, j]) & np.isfinite(pp[:, j])
-        y, p = yt[ok, j], pp[ok, j]
-        row = per_task.get(names[j], {})
-        ax_roc, ax_pr = axes_roc[j], axes_pr[j]
-        ax_roc.set_title(_stat_title(names[j], row, ("roc_auc",)), fontsize=9)
-        ax_pr.set_title(_stat_title(names[j], row, ("pr_auc",)), fontsize=9)
-        ax_roc.plot([0, 1], [0, 1], color="0.5", lw=1, ls="--")
-        if y.size and 0 < y.sum() < y.size:
-            fpr, tpr, _ = roc_curve(y, p)
-            ax_roc.plot(fpr, tpr, lw=1.5, color="tab:blue")
-            precision, recall, _ = precision_recall_curve(y, p)
-            ax_pr.step(recall, precision, where="post", lw=1.5, color="tab:green")
-            ax_pr.axhline(float(y.mean()), color="0.5", lw=1, ls="--")
-        else:
-            for ax in (ax_roc, ax_pr):
-                ax.text(
-                    0.5,
-                    0.5,
-                    "one class only:\nnot defined",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    transform=ax.transAxes,
-                )
-        for ax, (xl, yl) in (
-            (ax_roc, ("false positive rate", "true positive rate")),
-            (ax_pr, ("recall", "precision")),
-        ):
-            _unit_ticks(ax)
-            ax.set_xlim(0, 1)
-            ax.set_ylim(0, 1.02)
-            ax.set_xlabel(xl, fontsize=8)
-            ax.set_ylabel(yl, fontsize=8)
-            ax.tick_params(labelsize=7)
-    figs.append(("roc", "ROC curves (dashed: random)", _png_base64(fig_roc)))
-    figs.append(
-        ("pr", "Precision-recall curves (dashed: fraction of positives)", _png_base64(fig_pr))
-    )
-
-    cal_tasks = (calibration or {}).get("per_task", {})
-    fig, (ax,) = _single(_PANEL_IN[0] + 1.0, _PANEL_IN[1] + 0.3, 1)
-    _unit_ticks(ax)
-    ax.plot([0, 1], [0, 1], color="0.5", lw=1, ls="--")
-    for j, name in enumerate(names):
-        curve = cal_tasks.get(name, {}).get("curve") if isinstance(cal_tasks, Mapping) else None
-        if curve and curve.get("mean_predicted"):
-            ax.plot(
-                curve["mean_predicted"],
-                curve["fraction_positive"],
-                marker="o",
-                ms=3,
-                lw=1.2,
-                color=_color(j),
-                label=_short(name, 18),
-            )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("mean predicted probability", fontsize=8)
-    ax.set_ylabel("fraction positive", fontsize=8)
-    ax.set_title("Reliability", fontsize=9)
-    ax.tick_params(labelsize=7)
-    if k > 1:
-        ax.legend(fontsize=6, loc="upper left")
-    figs.append(
-        (
-            "reliability",
-            "Reliability diagram, 10 probability bins (dashed: ideal)",
-            _png_base64(fig),
-        )
-    )
-    return figs
-
-
-# --------------------------------------------------------------------------- main
-
-
 def _as_2d(a: Any, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
     arr = np.asarray(a, dtype=np.float64)
     if arr.ndim == 1:
@@ -464,10 +69,10 @@ def _as_2d(a: Any, name: str, shape: tuple[int, ...] | None = None) -> np.ndarra
 
 def _metrics_dict(metrics: MetricsResult | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(metrics, MetricsResult):
-        return dict(_clean(metrics.to_dict()))
+        return dict(clean_json(metrics.to_dict()))
     if "overall" in metrics:
-        return dict(_clean(metrics))
-    return {"overall": _clean(metrics), "per_task": {}, "notes": []}
+        return dict(clean_json(metrics))
+    return {"overall": clean_json(metrics), "per_task": {}, "notes": []}
 
 
 CSS = """
@@ -530,19 +135,19 @@ def write_report(
 
     metrics_d = _metrics_dict(metrics)
     notes: list[str] = [str(n) for n in metrics_d.get("notes", [])]
-    cal: dict[str, Any] | None = None if calibration is None else dict(_clean(calibration))
+    cal: dict[str, Any] | None = None if calibration is None else dict(clean_json(calibration))
     if cal is None:
-        cal = _clean(task_calibration_report(task, yt, yp, ys, target_names=names))
+        cal = clean_json(task_calibration_report(task, yt, yp, ys, target_names=names))
     if cal is not None:
         notes += [str(n) for n in cal.get("notes", [])]
     gate_d: dict[str, Any] | None
     if gate is None:
         gate_d = None
     elif isinstance(gate, GateResult):
-        gate_d = dict(_clean(gate.to_dict()))
+        gate_d = dict(clean_json(gate.to_dict()))
     else:
-        gate_d = dict(_clean(gate))
-    extra_d = {str(k): _clean(v) for k, v in (extra_sections or {}).items()}
+        gate_d = dict(clean_json(gate))
+    extra_d = {str(k): clean_json(v) for k, v in (extra_sections or {}).items()}
 
     plot_names = names[:MAX_PLOT_TASKS]
     k = len(plot_names)
@@ -556,11 +161,11 @@ def write_report(
         figures: list[tuple[str, str, str]] = []
         notes.append("no rows to plot")
     elif task == "regression":
-        figures = _regression_figures(
+        figures = regression_figures(
             plot_names, yt[:, :k], yp[:, :k], None if ys is None else ys[:, :k], per_task
         )
     else:
-        figures = _classification_figures(plot_names, yt[:, :k], yp[:, :k], per_task, cal)
+        figures = classification_figures(plot_names, yt[:, :k], yp[:, :k], per_task, cal)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -602,25 +207,25 @@ def write_report(
                 f'<div class="gate {verdict}">{html.escape(summary)}</div>',
             )
         )
-        table = _gate_table(gate_d)
+        table = gate_table(gate_d)
         blocks.append(("raw", table.markdown(), table.html()))
     blocks.append(("h2", "Metrics", "Metrics"))
-    table = _overall_table(metrics_d.get("overall", {}))
+    table = overall_table(metrics_d.get("overall", {}))
     blocks.append(("raw", table.markdown(), table.html()))
     if per_task:
         blocks.append(("h3", "Per target", "Per target"))
         keys = [*_COUNT_KEYS, *TASK_METRICS[task]]
-        table = _per_task_table(per_task, keys)
+        table = per_task_table(per_task, keys)
         blocks.append(("raw", table.markdown(), table.html()))
     if cal is not None:
         cal_keys = _CAL_REG_KEYS if cal.get("kind", task) == "regression" else _CAL_CLS_KEYS
         blocks.append(("h2", "Calibration", "Calibration"))
         ideal = ", ".join(f"{k} {_IDEAL[k]}" for k in cal_keys if k in _IDEAL)
         blocks.append(("p", f"Ideal values: {ideal}.", f"Ideal values: {ideal}."))
-        table = _per_task_table(cal.get("per_task", {}), ("n", *cal_keys))
+        table = per_task_table(cal.get("per_task", {}), ("n", *cal_keys))
         blocks.append(("raw", table.markdown(), table.html()))
     for name, content in extra_d.items():
-        md, ht = _section_blocks(content)
+        md, ht = section_blocks(content)
         blocks.append(("h2", name, name))
         blocks.append(("raw", md, ht))
     if notes:

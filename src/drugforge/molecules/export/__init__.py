@@ -1,7 +1,7 @@
 """Export of fitted models to other runtimes.
 
-:mod:`drugforge.molecules.export.onnx` converts a fitted predictor to an ONNX graph (``to_onnx``) and
-computes its inputs (``make_inputs``); :mod:`drugforge.workflows.export` is the
+:mod:`drugforge.molecules.export.onnx` converts a fitted predictor to an ONNX graph (``to_onnx``),
+:mod:`drugforge.molecules.export.onnx_inputs` computes its inputs (``make_inputs``); :mod:`drugforge.workflows.export` is the
 ``drugforge export`` command. This package file stays light (no onnx import) so that the command
 line can list the formats cheaply.
 """

@@ -33,11 +33,15 @@ from drugforge.core.errors import ArtifactError
 
 __all__ = [
     "BOS",
+    "BOS_ID",
     "EOS",
+    "EOS_ID",
     "PAD",
+    "PAD_ID",
     "SMILES_REGEX",
     "SPECIAL_TOKENS",
     "UNK",
+    "UNK_ID",
     "SmilesTokenizer",
     "randomize_smiles",
     "tokenize_smiles",
@@ -46,6 +50,7 @@ __all__ = [
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 #: special tokens, always ids 0..3 in this order
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, BOS, EOS, UNK)
+PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3  # their ids in every vocabulary
 
 _PIECES = (
     r"\[[^\[\]]+\]",  # bracket atom: isotope, element, chirality, hydrogens, charge, class

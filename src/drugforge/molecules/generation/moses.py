@@ -19,78 +19,60 @@ Every metric follows the reference code of ``molsets`` 0.3.1 (``moses/metrics/me
   of the test set.
 * Novelty: fraction of distinct valid canonical SMILES not in the training set (as stored).
 
-Reference statistics (ChemNet mean and covariance, fingerprints, fragment and scaffold counts,
-property values) of MOSES' test and scaffold test sets are computed by this module from the CSV
-files of the ``molsets`` package and cached as ``.npz`` files (no pickle) in
-``$DRUGFORGE_CACHE/moses`` (default ``$XDG_CACHE_HOME/drugforge/moses`` or
-``~/.cache/drugforge/moses``); the cache key includes the data file's digest, the RDKit version and
-the ChemNet weights' digest. The first run computes them (tens of minutes on two cores, dominated by
-ChemNet); later runs load them in a second.
+Reference statistics of MOSES' test and scaffold test sets (computed once from the ``molsets``
+data files and cached) are in :mod:`drugforge.molecules.generation.moses_reference`; the Tanimoto
+blocks behind SNN and IntDiv in :mod:`drugforge.molecules.generation.moses_similarity`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import time
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import rdkit
-import torch
-from rdkit import Chem
 from scipy.stats import wasserstein_distance
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.chem.moses_features import (
     PROPERTY_NAMES,
-    InvalidReferenceSmiles,
     MosesFeatures,
     ProgressFactory,
     describe_molecules,
-    moses_mol,
     moses_sample,
 )
-from drugforge.molecules.chem.moses_filters import moses_package_dir
-from drugforge.core.errors import InputError
-from drugforge.molecules.generation.fcd import chemnet_statistics, frechet_distance, weights_digest
+from drugforge.molecules.generation.fcd import chemnet_statistics, frechet_distance
+from drugforge.molecules.generation.moses_reference import (
+    MosesReference,
+    compute_reference,
+    load_moses_split,
+    load_reference,
+)
+from drugforge.molecules.generation.moses_similarity import (
+    internal_diversities,
+    nearest_neighbour_similarity,
+)
 
 __all__ = [
     "METRIC_LABELS",
     "METRIC_NAMES",
     "MOSES_PUBLISHED_TRAIN",
-    "MOSES_SPLITS",
-    "MosesReference",
     "MosesResult",
     "MosesSamples",
-    "compute_reference",
     "cosine_similarity",
     "describe_samples",
     "evaluate_moses",
     "fraction_passes_filters",
     "fraction_unique",
     "fraction_valid",
-    "internal_diversities",
-    "internal_diversity",
-    "load_moses_split",
-    "load_reference",
     "moses_metrics",
-    "nearest_neighbour_similarity",
     "novelty",
-    "reference_cache_dir",
-    "reference_chemnet_statistics",
     "score_samples",
     "wasserstein",
 ]
-
-#: MOSES' data splits shipped with molsets
-MOSES_SPLITS = ("train", "test", "test_scaffolds")
 
 #: metric keys in the order of MOSES' ``get_all_metrics`` (its key names)
 METRIC_NAMES = (
@@ -122,42 +104,6 @@ MOSES_PUBLISHED_TRAIN: dict[str, float] = {
     "IntDiv": 0.8567, "IntDiv2": 0.8508, "Filters": 1.0, "Novelty": 1.0,
 }  # fmt: skip
 
-_FORMAT = 1  # bump when the cached statistics change meaning
-_FP_CHUNK = 512  # generated molecules per similarity block
-_REF_CHUNK = 32768  # reference molecules per similarity block
-
-
-# ------------------------------------------------------------------------------------ data
-def load_moses_split(name: str) -> list[str]:
-    """SMILES of a MOSES split (``train``, ``test`` or ``test_scaffolds``) from molsets' files."""
-    return _read_smiles_csv(_split_path(name))
-
-
-def _split_path(name: str) -> Path:
-    if name not in MOSES_SPLITS:
-        raise InputError(f"unknown MOSES split '{name}'; choose from: {', '.join(MOSES_SPLITS)}")
-    path = moses_package_dir() / "dataset" / "data" / f"{name}.csv.gz"
-    if not path.is_file():
-        raise InputError("MOSES data file missing; reinstall molsets==0.3.1", path=path)
-    return path
-
-
-def _read_smiles_csv(path: Path) -> list[str]:
-    frame = pd.read_csv(path, keep_default_na=False, dtype=str)
-    if "SMILES" not in frame.columns:
-        raise InputError("no SMILES column", path=path)
-    return frame["SMILES"].tolist()
-
-
-def reference_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Folder of the cached reference statistics (see the module docstring)."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("DRUGFORGE_CACHE")
-    if env:
-        return Path(env).expanduser() / "moses"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "drugforge" / "moses"
 
 
 # ------------------------------------------------------------------------- simple metrics
@@ -217,342 +163,6 @@ def wasserstein(ref_values: np.ndarray, gen_values: np.ndarray) -> float:
     if len(ref_values) == 0 or len(gen_values) == 0:
         return float("nan")
     return float(wasserstein_distance(ref_values, gen_values))
-
-
-# ----------------------------------------------------------------------- Tanimoto blocks
-_INT_MM_OK: list[bool] = [hasattr(torch, "_int_mm")]
-
-
-def _unpack(packed: np.ndarray) -> torch.Tensor:
-    """(n, 128) packed uint8 -> (n, 1024) int8 0/1."""
-    bits = np.unpackbits(np.ascontiguousarray(packed, dtype=np.uint8), axis=1)
-    return torch.from_numpy(bits.view(np.int8))
-
-
-def _intersections(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Common on-bits of every pair: ``a (m, d) int8, b (n, d) int8 -> (m, n) float32`` exact."""
-    if _INT_MM_OK[0]:
-        try:
-            # int8 x int8 -> int32 on the CPU's integer dot-product units: exact and ~3x faster
-            # than a float32 product here (measured in benchmarks/moses_reference.py notes)
-            return torch._int_mm(a, b.T).float()
-        except RuntimeError:
-            _INT_MM_OK[0] = False
-    return a.float() @ b.float().T  # sums of at most 1024 ones: exact in float32
-
-
-def _tanimoto(a: torch.Tensor, b: torch.Tensor, na: torch.Tensor, nb: torch.Tensor) -> torch.Tensor:
-    """Tanimoto similarities ``(m, n)`` float32, computed as MOSES does (0/0 -> 1)."""
-    inter = _intersections(a, b)
-    sim = inter / (na[:, None] + nb[None, :] - inter)
-    return torch.nan_to_num_(sim, nan=1.0)
-
-
-def _check_fps(fps: np.ndarray, what: str) -> np.ndarray:
-    arr = np.asarray(fps)
-    if arr.ndim != 2 or arr.dtype != np.uint8:
-        raise ValueError(f"{what}: expected packed fingerprints (n, bytes) uint8, got {arr.dtype}")
-    return arr
-
-
-def nearest_neighbour_similarity(
-    gen_fps: np.ndarray, ref_fps: np.ndarray, *, progress: ProgressFactory | None = None
-) -> float:
-    """SNN: mean over ``gen_fps`` of the highest Tanimoto similarity to any of ``ref_fps``.
-
-    Both are packed fingerprints as ``MosesFeatures.fingerprints`` holds them.
-    """
-    gen = _unpack(_check_fps(gen_fps, "gen_fps"))
-    ref = _unpack(_check_fps(ref_fps, "ref_fps"))
-    if len(gen) == 0 or len(ref) == 0:
-        return float("nan")
-    n_gen = gen.sum(1, dtype=torch.float32)
-    n_ref = ref.sum(1, dtype=torch.float32)
-    best = torch.zeros(len(gen), dtype=torch.float32)
-    bar = progress(len(gen), "SNN") if progress is not None else None
-    try:
-        for i in range(0, len(gen), _FP_CHUNK):
-            g, ng = gen[i : i + _FP_CHUNK], n_gen[i : i + _FP_CHUNK]
-            for j in range(0, len(ref), _REF_CHUNK):
-                sim = _tanimoto(g, ref[j : j + _REF_CHUNK], ng, n_ref[j : j + _REF_CHUNK])
-                torch.maximum(best[i : i + len(g)], sim.max(dim=1).values, out=best[i : i + len(g)])
-            if bar is not None:
-                bar.update(len(g))
-    finally:
-        if bar is not None:
-            bar.close()
-    return float(best.double().mean())
-
-
-def internal_diversities(
-    fps: np.ndarray, ps: Sequence[int] = (1, 2), *, progress: ProgressFactory | None = None
-) -> list[float]:
-    """IntDiv_p for each ``p`` in ``ps``, in one pass over all pairs (see the module docstring)."""
-    mols = _unpack(_check_fps(fps, "fps"))
-    n = len(mols)
-    if n == 0:
-        return [float("nan")] * len(ps)
-    counts = mols.sum(1, dtype=torch.float32)
-    sums = torch.zeros(len(ps), n, dtype=torch.float64)
-    bar = progress(n, "IntDiv") if progress is not None else None
-    try:
-        for i in range(0, n, _FP_CHUNK):
-            block, nb = mols[i : i + _FP_CHUNK], counts[i : i + _FP_CHUNK]
-            for j in range(0, n, _REF_CHUNK):
-                sim = _tanimoto(block, mols[j : j + _REF_CHUNK], nb, counts[j : j + _REF_CHUNK])
-                for k, p in enumerate(ps):
-                    powered = sim if p == 1 else sim.pow(p)
-                    sums[k, i : i + len(block)] += powered.sum(dim=1, dtype=torch.float64)
-            if bar is not None:
-                bar.update(len(block))
-    finally:
-        if bar is not None:
-            bar.close()
-    out = []
-    for k, p in enumerate(ps):
-        per_mol = (sums[k] / n) ** (1.0 / p)
-        out.append(1.0 - float(per_mol.mean()))
-    return out
-
-
-def internal_diversity(fps: np.ndarray, p: int = 1) -> float:
-    """IntDiv_p of a set of packed fingerprints (``1 - mean_y (mean_x T(x,y)^p)^(1/p)``)."""
-    return internal_diversities(fps, (p,))[0]
-
-
-# --------------------------------------------------------------------- reference statistics
-@dataclass
-class MosesReference:
-    """Statistics of a reference set (MOSES' ``compute_intermediate_statistics``)."""
-
-    name: str
-    n: int
-    fcd_mu: np.ndarray
-    fcd_sigma: np.ndarray
-    fingerprints: np.ndarray
-    fragments: Counter[str]
-    scaffolds: Counter[str]
-    properties: dict[str, np.ndarray]
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-def compute_reference(
-    smiles: Sequence[str],
-    name: str = "reference",
-    *,
-    n_jobs: int = 1,
-    batch_size: int = 512,
-    progress: ProgressFactory | None = None,
-    source: str | os.PathLike[str] | None = None,
-    lines: Sequence[int] | None = None,
-) -> MosesReference:
-    """Reference statistics of ``smiles``; every SMILES must be valid.
-
-    Raises
-    ------
-    InputError
-        For the first invalid SMILES, naming ``source`` (a file) and the entry's line there
-        (``lines[i]``; default ``i + 2``, a CSV with a header) when given, else its position.
-    """
-    feats = _describe_reference(
-        smiles, name, n_jobs=n_jobs, progress=progress, source=source, lines=lines
-    )
-    mu, sigma = _reference_chemnet(feats.smiles, name, batch_size=batch_size, progress=progress)
-    return MosesReference(
-        name=name,
-        n=feats.n_input,
-        fcd_mu=mu,
-        fcd_sigma=sigma,
-        fingerprints=feats.fingerprints,
-        fragments=feats.fragments,
-        scaffolds=feats.scaffolds,
-        properties=feats.properties,
-    )
-
-
-def _describe_reference(
-    smiles: Sequence[str],
-    name: str,
-    *,
-    n_jobs: int,
-    progress: ProgressFactory | None,
-    source: str | os.PathLike[str] | None,
-    lines: Sequence[int] | None = None,
-) -> MosesFeatures:
-    try:
-        return describe_molecules(
-            smiles, reference=True, n_jobs=n_jobs, progress=progress, label=f"{name} molecules"
-        )
-    except InvalidReferenceSmiles as err:
-        line = None
-        if source is not None:
-            # default: a CSV with a header, whose data row i is on line i + 2
-            line = lines[err.index] if lines is not None else err.index + 2
-        where = "" if source is not None else f" (position {err.index + 1})"
-        raise InputError(
-            f"invalid SMILES '{err.smiles[:80]}' in the {name} set{where}", path=source, line=line
-        ) from None
-
-
-def _reference_chemnet(
-    canonical: Sequence[str], name: str, *, batch_size: int, progress: ProgressFactory | None
-) -> tuple[np.ndarray, np.ndarray]:
-    bar = progress(len(canonical), f"ChemNet {name}") if progress is not None else None
-    try:
-        return chemnet_statistics(
-            canonical,
-            canonicalize=False,  # already canonical: the string fcd_torch feeds ChemNet
-            batch_size=batch_size,
-            progress=bar.update if bar is not None else None,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
-def _cache_paths(name: str, cache_dir: Path) -> tuple[Path, Path, dict[str, Any]]:
-    source = _split_path(name)
-    key = {
-        "split": name,
-        "source_sha256_16": _digest(source),
-        "rdkit": rdkit.__version__,
-        "chemnet_sha256_16": weights_digest(),
-        "format": _FORMAT,
-    }
-    stem = f"{name}-{key['source_sha256_16']}-rdkit{rdkit.__version__}-v{_FORMAT}"
-    features = cache_dir / f"{stem}-features.npz"
-    chemnet = cache_dir / f"{stem}-chemnet{key['chemnet_sha256_16']}.npz"
-    return features, chemnet, key
-
-
-def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
-    os.replace(tmp, path)
-
-
-def _counter_arrays(prefix: str, counts: Counter[str]) -> dict[str, np.ndarray]:
-    keys = sorted(counts)
-    return {
-        f"{prefix}_keys": np.asarray(keys, dtype=np.str_),
-        f"{prefix}_counts": np.asarray([counts[k] for k in keys], dtype=np.int64),
-    }
-
-
-def _counter_from(data: Any, prefix: str) -> Counter[str]:
-    keys = data[f"{prefix}_keys"].tolist()
-    counts = data[f"{prefix}_counts"].tolist()
-    return Counter(dict(zip(keys, counts, strict=True)))
-
-
-def _load_npz(path: Path) -> dict[str, np.ndarray] | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except (OSError, ValueError, KeyError):
-        return None  # missing or damaged: recompute
-
-
-def load_reference(
-    name: str,
-    *,
-    cache_dir: str | os.PathLike[str] | None = None,
-    n_jobs: int = 1,
-    batch_size: int = 512,
-    progress: ProgressFactory | None = None,
-    rebuild: bool = False,
-) -> MosesReference:
-    """Statistics of MOSES' ``test`` or ``test_scaffolds`` set, from the cache or computed.
-
-    The fingerprint/fragment/scaffold/property part and the ChemNet part are cached separately,
-    so an interrupted first run keeps what it finished.
-    """
-    if name not in ("test", "test_scaffolds"):
-        raise InputError(f"unknown MOSES reference '{name}'; choose from: test, test_scaffolds")
-    folder = reference_cache_dir(cache_dir)
-    feat_path, chem_path, key = _cache_paths(name, folder)
-    smiles: list[str] | None = None
-    feats = None if rebuild else _load_npz(feat_path)
-    if feats is None or json.loads(str(feats["meta"])) != key:
-        smiles = load_moses_split(name)
-        described = _describe_reference(
-            smiles, name, n_jobs=n_jobs, progress=progress, source=str(_split_path(name))
-        )
-        feats = {
-            "meta": np.asarray(json.dumps(key)),
-            "fingerprints": described.fingerprints,
-            "canonical": np.asarray(described.smiles, dtype=np.str_),
-            **_counter_arrays("fragments", described.fragments),
-            **_counter_arrays("scaffolds", described.scaffolds),
-            **{f"prop_{p}": described.properties[p] for p in PROPERTY_NAMES},
-        }
-        _save_npz(feat_path, feats)
-    canonical = feats["canonical"]
-    mu, sigma = reference_chemnet_statistics(
-        name,
-        cache_dir=cache_dir,
-        batch_size=batch_size,
-        progress=progress,
-        rebuild=rebuild,
-        canonical=lambda: canonical.tolist(),
-    )
-    return MosesReference(
-        name=name,
-        n=int(feats["fingerprints"].shape[0]),
-        fcd_mu=mu,
-        fcd_sigma=sigma,
-        fingerprints=feats["fingerprints"],
-        fragments=_counter_from(feats, "fragments"),
-        scaffolds=_counter_from(feats, "scaffolds"),
-        properties={p: feats[f"prop_{p}"] for p in PROPERTY_NAMES},
-        meta={**key, "features_file": str(feat_path), "chemnet_file": str(chem_path)},
-    )
-
-
-def reference_chemnet_statistics(
-    name: str,
-    *,
-    cache_dir: str | os.PathLike[str] | None = None,
-    batch_size: int = 512,
-    progress: ProgressFactory | None = None,
-    rebuild: bool = False,
-    canonical: Callable[[], list[str]] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """ChemNet mean and covariance of MOSES' ``test`` or ``test_scaffolds`` set (cached).
-
-    ``canonical`` supplies the canonical SMILES when the caller has them; by default the split is
-    read and canonicalized here (the same strings: RDKit's canonical SMILES of each entry). This
-    part is the slow one (ChemNet on 176k molecules) and can run apart from the rest.
-    """
-    folder = reference_cache_dir(cache_dir)
-    _, chem_path, key = _cache_paths(name, folder)
-    chem = None if rebuild else _load_npz(chem_path)
-    if chem is not None and json.loads(str(chem["meta"])) == key:
-        return chem["mu"], chem["sigma"]
-    if canonical is not None:
-        texts = canonical()
-    else:
-        texts = [_reference_canonical(s, i, name) for i, s in enumerate(load_moses_split(name))]
-    mu, sigma = _reference_chemnet(texts, name, batch_size=batch_size, progress=progress)
-    _save_npz(chem_path, {"meta": np.asarray(json.dumps(key)), "mu": mu, "sigma": sigma})
-    return mu, sigma
-
-
-def _reference_canonical(smiles: str, index: int, name: str) -> str:
-    mol = moses_mol(smiles)
-    if mol is None:
-        raise InputError(
-            f"invalid SMILES '{smiles[:80]}' in the {name} set",
-            path=_split_path(name),
-            line=index + 2,
-        )
-    return str(Chem.MolToSmiles(mol))
 
 
 # ----------------------------------------------------------------------------- all metrics

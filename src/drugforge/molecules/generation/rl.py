@@ -33,7 +33,8 @@ import torch
 from torch import Tensor, nn
 
 from drugforge.molecules.chem.scaffold import murcko_scaffold
-from drugforge.molecules.models.chemlm import ChemLM, pad_batch, sequence_log_probs
+from drugforge.molecules.models.chemlm import ChemLM
+from drugforge.molecules.models.chemlm_net import pad_batch, sequence_log_probs
 from drugforge.core.training.hooks import TrainHooks
 from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 

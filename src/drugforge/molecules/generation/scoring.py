@@ -49,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rdkit import Chem, DataStructs, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
-from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
+from drugforge.core.errors import ArtifactError, InputError
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.molecules.chem.properties import property_spellings, property_values
 

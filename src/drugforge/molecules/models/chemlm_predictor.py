@@ -6,7 +6,7 @@ Built by composition, like :mod:`drugforge.molecules.models.mpnn`::
                -> pool -> (B, F)                                 mean over real tokens [; last]
                -> heads: n_heads MLPs -> (B, K, T)               one output per task per head
 
-The encoder is a :class:`~drugforge.molecules.models.chemlm.ChemLMModule` loaded from a saved ``chem-lm``
+The encoder is a :class:`~drugforge.molecules.models.chemlm_net.ChemLMModule` loaded from a saved ``chem-lm``
 generator (``pretrained``: a shipped name or a directory), or the same architecture with random
 weights (``pretrained=None``, "from scratch"). ``finetune`` chooses what trains:
 
@@ -53,17 +53,10 @@ from torch import Tensor, nn
 
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.core.errors import InvalidSmilesError
-from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
+from drugforge.molecules.featurize.tokenizer import PAD_ID, UNK_ID, SmilesTokenizer
 from drugforge.molecules.models.base import ModelState, MolecularPredictor, MolLike, TaskType
-from drugforge.molecules.models.chemlm import (
-    PAD_ID,
-    UNK_ID,
-    ChemLM,
-    ChemLMConfig,
-    ChemLMModule,
-    load_chemlm,
-    pad_batch,
-)
+from drugforge.molecules.models.chemlm import ChemLM, load_chemlm
+from drugforge.molecules.models.chemlm_net import ChemLMConfig, ChemLMModule, pad_batch
 from drugforge.molecules.models.kernels import prepare_targets
 from drugforge.molecules.models.mlp import MLP, MLPConfig
 from drugforge.core.training.arrays import (
@@ -179,7 +172,7 @@ class ChemLMPredictor(MolecularPredictor):
     encoder_lr_ratio
         ``'full'`` with a pretrained encoder: its learning rate relative to ``lr``.
     size, max_len
-        Architecture (a :data:`~drugforge.molecules.models.chemlm.SIZES` preset) and positions of the
+        Architecture (a :data:`~drugforge.molecules.models.chemlm_net.SIZES` preset) and positions of the
         from-scratch encoder; ignored with ``pretrained``.
     pooling
         ``'mean_last'`` (mean over tokens and the last token's state) or ``'mean'``.

@@ -57,14 +57,14 @@ from torch.func import functional_call
 
 from drugforge.core.errors import InputError, InvalidSmilesError
 from drugforge.molecules.models.base import ModelState
-from drugforge.molecules.models.smiles_vae import (
-    SmilesVAE,
+from drugforge.molecules.data.token_data import prepare_smiles
+from drugforge.molecules.models.generator_training import (
     StepCounter,
     finite_or_none,
     join_history,
     period_key,
-    prepare_smiles,
 )
+from drugforge.molecules.models.smiles_vae import SmilesVAE
 from drugforge.core.training.arrays import arrays_to_module, module_to_arrays
 from drugforge.core.training.data import TensorData
 from drugforge.core.training.device import resolve_device, seed_everything
@@ -128,8 +128,8 @@ class CriticAlternation(TrainHooks):
     """Whose turn it is: ``n_critic`` critic steps, then one generator step, over the whole fit.
 
     The loss function asks :meth:`critic_turn` for its optimizer step (counted by a
-    :class:`~drugforge.molecules.models.smiles_vae.StepCounter`, so a resumed run keeps the rhythm) and
-    reports its terms with :meth:`record_critic` / :meth:`record_generator`; the per-period means
+    :class:`~drugforge.molecules.models.generator_training.StepCounter`, so a resumed run keeps
+    the rhythm) and reports its terms with :meth:`record_critic` / :meth:`record_generator`; the per-period means
     (Wasserstein estimate, gradient penalty, generator loss) go to :attr:`terms`.
     """
 

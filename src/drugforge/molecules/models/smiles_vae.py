@@ -31,6 +31,10 @@ MOSES molecules (default size) the validation KL fell to 0.17 nats at 1.0 and st
 Generation: :meth:`SmilesVAE.sample` draws ``z ~ N(0, I)`` and decodes; :meth:`~SmilesVAE.decode`
 is greedy at ``temperature=0`` and samples otherwise, from a seeded ``torch.Generator`` so the
 same seed gives the same strings. The decoded strings are returned raw: some may be invalid.
+
+The network and its decoding loop are in :mod:`drugforge.molecules.models.smiles_vae_net`, the
+training SMILES checks and token batches in :mod:`drugforge.molecules.data.token_data`, the KL
+annealing and step counter in :mod:`drugforge.molecules.models.generator_training`.
 """
 
 from __future__ import annotations
@@ -38,363 +42,43 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from array import array
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from rdkit import Chem
 from sklearn.base import BaseEstimator
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
-from drugforge.molecules.chem import parse_smiles
 from drugforge.core.errors import InputError, InvalidSmilesError
-from drugforge.molecules.featurize.tokenizer import SmilesTokenizer, tokenize_smiles
-from drugforge.molecules.models.base import ModelState
 from drugforge.core.training.arrays import arrays_to_module, holdout_split, module_to_arrays
 from drugforge.core.training.device import resolve_device, seed_everything
 from drugforge.core.training.hooks import TrainHooks
 from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
+from drugforge.molecules.chem import parse_smiles
+from drugforge.molecules.data.token_data import TokenData, prepare_smiles
+from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
+from drugforge.molecules.models.base import ModelState
+from drugforge.molecules.models.generator_training import (
+    KLAnnealing,
+    StepCounter,
+    finite_or_none,
+    join_history,
+)
+from drugforge.molecules.models.smiles_vae_net import (
+    SmilesVAEConfig,
+    SmilesVAEModule,
+    decode_latents,
+    vae_loss_terms,
+)
 
-__all__ = [
-    "KLAnnealing",
-    "PreparedSmiles",
-    "SmilesVAE",
-    "SmilesVAEConfig",
-    "SmilesVAEModule",
-    "StepCounter",
-    "TokenData",
-    "decode_latents",
-    "finite_or_none",
-    "join_history",
-    "prepare_smiles",
-]
+__all__ = ["SmilesVAE"]
 
 _FORMAT = 1
-_PAD, _BOS, _EOS = 0, 1, 2  # SmilesTokenizer's fixed ids
 
 
-@dataclass
-class SmilesVAEConfig:
-    """Architecture of :class:`SmilesVAEModule`.
-
-    The defaults (~1.0 M parameters) are sized for CPU training: on one torch thread of the
-    2-core development machine, loaded by other jobs (load average 5-10), they trained
-    110-140 molecules/s (1.2-1.5 M molecules, about one MOSES epoch, in 3 hours) and sampled
-    370-525 per second (``benchmarks/generators_speed.py``). The MOSES VAE's own size
-    (decoder 3 x 512) trained 25-38 molecules/s there, 12+ hours per MOSES epoch: a GPU size.
-    """
-
-    vocab_size: int  # tokens including the four specials
-    embedding_dim: int = 32
-    encoder_hidden: int = 128  # per direction
-    encoder_layers: int = 1
-    bidirectional: bool = True
-    latent_dim: int = 128
-    decoder_hidden: int = 256
-    decoder_layers: int = 2
-    dropout: float = 0.0  # between stacked GRU layers
-    max_length: int = 100  # most tokens a decoded string may have (<bos>/<eos> excluded)
-
-    def __post_init__(self) -> None:
-        for name in ("vocab_size", "embedding_dim", "encoder_hidden", "encoder_layers",
-                     "latent_dim", "decoder_hidden", "decoder_layers", "max_length"):  # fmt: skip
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-
-class SmilesVAEModule(nn.Module):
-    """GRU encoder -> (mu, logvar) -> z -> GRU decoder fed ``[token ; z]`` at every step."""
-
-    def __init__(self, config: SmilesVAEConfig) -> None:
-        super().__init__()
-        self.config = c = config
-        self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=_PAD)
-        self.encoder = nn.GRU(
-            c.embedding_dim,
-            c.encoder_hidden,
-            num_layers=c.encoder_layers,
-            batch_first=True,
-            bidirectional=c.bidirectional,
-            dropout=c.dropout if c.encoder_layers > 1 else 0.0,
-        )
-        directions = 2 if c.bidirectional else 1
-        self.to_mu = nn.Linear(directions * c.encoder_hidden, c.latent_dim)
-        self.to_logvar = nn.Linear(directions * c.encoder_hidden, c.latent_dim)
-        self.latent_to_hidden = nn.Linear(c.latent_dim, c.decoder_layers * c.decoder_hidden)
-        self.decoder = nn.GRU(
-            c.embedding_dim + c.latent_dim,
-            c.decoder_hidden,
-            num_layers=c.decoder_layers,
-            batch_first=True,
-            dropout=c.dropout if c.decoder_layers > 1 else 0.0,
-        )
-        self.output = nn.Linear(c.decoder_hidden, c.vocab_size)
-
-    def encode(self, ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """ids (B, L) right-padded, lengths (B,) -> mu, logvar (B, Z)."""
-        c = self.config
-        x = self.embedding(ids)  # (B, L, E)
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, h = self.encoder(packed)  # (layers * directions, B, H_enc)
-        directions = 2 if c.bidirectional else 1
-        h = h.view(c.encoder_layers, directions, ids.shape[0], c.encoder_hidden)[-1]
-        h = h.transpose(0, 1).reshape(ids.shape[0], directions * c.encoder_hidden)  # (B, 2H_enc)
-        return self.to_mu(h), self.to_logvar(h)
-
-    def initial_hidden(self, z: Tensor) -> Tensor:
-        """z (B, Z) -> the decoder's first hidden state (decoder_layers, B, decoder_hidden)."""
-        c = self.config
-        h = self.latent_to_hidden(z).view(z.shape[0], c.decoder_layers, c.decoder_hidden)
-        return h.transpose(0, 1).contiguous()
-
-    def decode_logits(self, z: Tensor, ids: Tensor) -> Tensor:
-        """Teacher forcing: z (B, Z), ids (B, L) -> logits (B, L-1, V) predicting ids[:, 1:].
-
-        The padded batch goes through the GRU unpacked: the decoder reads left to right, so the
-        padding after a molecule's last token cannot change its outputs, and the loss ignores
-        the padded positions. On CPU this is ~20 % faster than a packed sequence (the GRU
-        computes every step's input projection in one matrix product).
-        """
-        inputs = ids[:, :-1]  # (B, L-1): <bos> t1 ... tn (the <eos> is never an input)
-        steps = inputs.shape[1]
-        x = torch.cat([self.embedding(inputs), z[:, None, :].expand(-1, steps, -1)], dim=-1)
-        out, _ = self.decoder(x, self.initial_hidden(z))  # (B, L-1, H)
-        return self.output(out)  # type: ignore[no-any-return]
-
-    def step(self, token: Tensor, z: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        """One decoding step: token (B,), z (B, Z), h (layers, B, H) -> logits (B, V), new h."""
-        x = torch.cat([self.embedding(token), z], dim=-1)[:, None, :]  # (B, 1, E+Z)
-        out, h = self.decoder(x, h)  # out (B, 1, H)
-        return self.output(out[:, 0]), h
-
-    def forward(self, ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """ids (B, L), lengths (B,) -> logits (B, L-1, V), mu (B, Z), logvar (B, Z)."""
-        mu, logvar = self.encode(ids, lengths)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # (B, Z)
-        return self.decode_logits(z, ids), mu, logvar
-
-
-def vae_loss_terms(module: SmilesVAEModule, ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-    """Reconstruction cross-entropy and KL divergence, each in nats per molecule (mean over B)."""
-    logits, mu, logvar = module(ids, lengths)  # (B, L-1, V), (B, Z), (B, Z)
-    target = ids[:, 1:]  # (B, L-1); <pad> positions are ignored
-    recon = F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-        ignore_index=_PAD, reduction="sum",
-    ) / ids.shape[0]  # fmt: skip
-    kl = 0.5 * (torch.exp(logvar) + mu.pow(2) - 1.0 - logvar).sum(dim=1).mean()
-    return recon, kl
-
-
-# ---------------------------------------------------------------------------------- data
-class TokenData:
-    """Token ids of many SMILES in one flat array (compact for millions of molecules).
-
-    A :class:`~drugforge.core.training.data.BatchSource`: ``batch(idx)`` is ``(ids (B, L) int64
-    right-padded with <pad>, lengths (B,) int64)``, ``L`` the longest sequence in the batch.
-    """
-
-    def __init__(self, smiles: Sequence[str], tokenizer: SmilesTokenizer) -> None:
-        flat = array("i")
-        lengths = np.empty(len(smiles), dtype=np.int64)
-        for i, s in enumerate(smiles):
-            ids = tokenizer.encode(s)
-            flat.extend(ids)
-            lengths[i] = len(ids)
-        self.flat = np.frombuffer(flat, dtype=np.int32) if len(flat) else np.zeros(0, np.int32)
-        self.lengths = lengths
-        self.offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-    def batch(self, idx: np.ndarray) -> tuple[Tensor, Tensor]:
-        lengths = self.lengths[idx]  # (B,)
-        width = int(lengths.max(initial=0))
-        cols = np.arange(width)[None, :]  # (1, L)
-        inside = cols < lengths[:, None]  # (B, L)
-        pos = np.where(inside, self.offsets[idx][:, None] + cols, 0)
-        ids = np.where(inside, self.flat[pos], _PAD).astype(np.int64)  # (B, L)
-        return torch.from_numpy(ids), torch.from_numpy(lengths.copy())
-
-
-@dataclass
-class PreparedSmiles:
-    """Training SMILES after the validity and length checks; rows are 0-based input positions."""
-
-    smiles: list[str]  # kept, canonical when asked
-    invalid_rows: list[int]
-    too_long_rows: list[int]
-
-    @property
-    def n_skipped(self) -> int:
-        return len(self.invalid_rows) + len(self.too_long_rows)
-
-
-def prepare_smiles(
-    smiles: Sequence[str], *, canonicalize: bool = True, max_length: int = 100
-) -> PreparedSmiles:
-    """Keep the SMILES RDKit parses (canonical when ``canonicalize``) of at most ``max_length``
-    tokens; report the others by row."""
-    kept: list[str] = []
-    invalid: list[int] = []
-    too_long: list[int] = []
-    for row, s in enumerate(smiles):
-        mol = parse_smiles(s)
-        if mol is None:
-            invalid.append(row)
-            continue
-        text = Chem.MolToSmiles(mol) if canonicalize else str(s).strip()
-        if len(tokenize_smiles(text)) > max_length:
-            too_long.append(row)
-            continue
-        kept.append(text)
-    return PreparedSmiles(kept, invalid, too_long)
-
-
-def _rows(rows: list[int], limit: int = 5) -> str:
-    shown = ", ".join(str(r + 1) for r in rows[:limit])
-    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
-
-
-# ------------------------------------------------------------------------------ training
-class StepCounter(nn.Module):
-    """A module trained by ``fit_torch`` plus a count of its optimizer steps (a buffer).
-
-    Schedules that depend on the step (the KL weight, the GAN's turns) read :attr:`steps`; being a
-    buffer it is saved in ``fit_torch``'s checkpoints, so a resumed run continues the schedule
-    exactly where the interrupted one was. The loss function calls :meth:`tick` once per
-    training step. Only ``inner`` is kept once training is over.
-    """
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
-
-    steps: Tensor
-
-    def tick(self) -> int:
-        """The number of steps before this one; counts this one."""
-        done = int(self.steps)
-        self.steps.add_(1)
-        return done
-
-
-def schedule_total_steps(config: TrainConfig, n_train: int) -> int:
-    """Optimizer steps ``fit_torch`` will take with ``config`` on ``n_train`` examples."""
-    if config.max_steps is not None:
-        return int(config.max_steps)
-    return config.max_epochs * math.ceil(n_train / config.batch_size)
-
-
-def period_key(logs: dict[str, float]) -> tuple[str, float]:
-    """Names a period of ``fit_torch``'s history: its epoch, or its last step in step mode."""
-    return ("step", logs["step"]) if "step" in logs else ("epoch", logs["epoch"])
-
-
-def join_history(
-    history: list[dict[str, float]], terms: dict[tuple[str, float], dict[str, float]]
-) -> list[dict[str, float]]:
-    """``fit_torch``'s history with a hook's per-period terms added (periods of a resumed run's
-    earlier session have none)."""
-    return [{**logs, **terms.get(period_key(logs), {})} for logs in history]
-
-
-class KLAnnealing(TrainHooks):
-    """KL weight schedule, and per-period means of both loss terms.
-
-    ``beta`` goes linearly from ``start`` to ``end`` over the first ``fraction`` of all optimizer
-    steps (known at ``on_train_begin`` from the config and ``n_train``), then stays at ``end``.
-    The loss function asks :meth:`beta` for its step and reports its terms with :meth:`record`.
-    """
-
-    def __init__(self, start: float, end: float, fraction: float, n_train: int) -> None:
-        self.start, self.end, self.fraction, self.n_train = start, end, fraction, n_train
-        self.ramp = 1
-        self.last_beta = start
-        self.terms: dict[tuple[str, float], dict[str, float]] = {}
-        self._sums = np.zeros(6)  # train recon, kl, n; val recon, kl, n
-
-    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
-        self.ramp = max(1, round(self.fraction * schedule_total_steps(config, self.n_train)))
-
-    def beta(self, step: int) -> float:
-        """The KL weight at 0-based optimizer step ``step``."""
-        if self.fraction <= 0:
-            return self.end
-        self.last_beta = self.start + (self.end - self.start) * min(1.0, step / self.ramp)
-        return self.last_beta
-
-    def record(self, recon: float, kl: float, n: int, training: bool) -> None:
-        at = 0 if training else 3
-        self._sums[at : at + 3] += (recon * n, kl * n, n)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool | None:
-        s = self._sums
-        self.terms[period_key(logs)] = {
-            "train_recon": s[0] / max(s[2], 1.0),
-            "train_kl": s[1] / max(s[2], 1.0),
-            "val_recon": s[3] / s[5] if s[5] else math.nan,
-            "val_kl": s[4] / s[5] if s[5] else math.nan,
-            "beta": self.last_beta,
-        }
-        self._sums = np.zeros(6)
-        return None
-
-
-# ------------------------------------------------------------------------------ decoding
-@torch.no_grad()
-def decode_latents(
-    module: SmilesVAEModule,
-    z: Tensor,
-    *,
-    temperature: float = 0.0,
-    top_k: int | None = None,
-    generator: torch.Generator | None = None,
-) -> np.ndarray:
-    """Token ids ``(B, T)`` decoded from ``z (B, Z)``, ``T <= max_length``, padded after <eos>.
-
-    ``temperature=0`` takes the most likely token; otherwise tokens are drawn from
-    ``softmax(logits / temperature)`` (restricted to the ``top_k`` most likely when given) with
-    uniforms from ``generator`` (a CPU generator, so the same seed gives the same draws on any
-    device).
-    """
-    module.eval()
-    n = z.shape[0]
-    device = z.device
-    h = module.initial_hidden(z)  # (layers, B, H)
-    token = torch.full((n,), _BOS, dtype=torch.long, device=device)
-    done = torch.zeros(n, dtype=torch.bool, device=device)
-    out: list[Tensor] = []
-    for _ in range(module.config.max_length + 1):  # max_length tokens, then room for <eos>
-        logits, h = module.step(token, z, h)  # (B, V)
-        if temperature <= 0:
-            token = logits.argmax(dim=-1)
-        else:
-            logits = logits / temperature
-            if top_k is not None and top_k < logits.shape[-1]:
-                kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
-                logits = logits.masked_fill(logits < kth, -math.inf)
-            cdf = torch.softmax(logits.float(), dim=-1).cumsum(dim=-1)  # (B, V)
-            u = torch.rand(n, 1, generator=generator).to(device) * cdf[:, -1:]
-            token = torch.searchsorted(cdf, u).squeeze(1).clamp_max(logits.shape[-1] - 1)
-        token = token.masked_fill(done, _PAD)
-        out.append(token)
-        done |= token == _EOS
-        if bool(done.all()):
-            break
-    return torch.stack(out, dim=1).cpu().numpy()  # (B, T)
-
-
-# ---------------------------------------------------------------------------- the model
 class SmilesVAE(BaseEstimator):  # type: ignore[misc]
     """SMILES VAE generator: ``fit`` on SMILES, then encode, decode, sample, interpolate.
 
@@ -810,15 +494,9 @@ class SmilesVAE(BaseEstimator):  # type: ignore[misc]
         return model
 
 
-def finite_or_none(value: Any) -> Any:
-    """NaN and infinities -> None, recursively: the state's meta must be strict JSON."""
-    if isinstance(value, dict):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [finite_or_none(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    return value
+def _rows(rows: list[int], limit: int = 5) -> str:
+    shown = ", ".join(str(r + 1) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
 def _smiles_hash(smiles: Sequence[str]) -> str:
