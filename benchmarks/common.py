@@ -30,7 +30,7 @@ def moleculeace_sets() -> list[str]:
 
 
 def machine() -> dict[str, Any]:
-    from drugforge.workflows.common import cpu_model
+    from drugforge.core.runtime import cpu_model
 
     cpu = cpu_model()
     try:

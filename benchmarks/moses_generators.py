@@ -61,7 +61,7 @@ def weights_sha(model_dir: Path) -> str:
 
 
 def _resolve(spec: str) -> tuple[str, Path]:
-    from drugforge.workflows.generate import resolve_generator
+    from drugforge.molecules.generation.sampling import resolve_generator
 
     name, _, where = spec.partition("=")
     if not where:
@@ -112,7 +112,7 @@ def npz_report(model_dir: Path, n: int, seed: int, n_jobs: int) -> dict[str, Any
 
     from drugforge.molecules.chem.moses_filters import moses_package_dir
     from drugforge.molecules.generation.moses import evaluate_moses
-    from drugforge.workflows.generate import sample_strings
+    from drugforge.molecules.generation.sampling import sample_strings
     from drugforge.core.progress import Progress
 
     data = moses_package_dir() / "dataset" / "data"

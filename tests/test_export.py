@@ -30,7 +30,7 @@ from drugforge.molecules.models import build_model
 from drugforge.molecules.models.base import TaskType
 from drugforge.molecules.models.kernels import tanimoto_kernel
 from drugforge.workflows.export import BUILTIN_CHECK_SMILES, PARITY_TOLERANCE, export_model
-from drugforge.workflows.predict import predict_smiles
+from drugforge.molecules.predict import predict_smiles
 
 TINY: dict[str, dict[str, Any]] = {
     "svm": {},

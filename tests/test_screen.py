@@ -154,7 +154,7 @@ def test_parsed_molecules_predict_as_the_smiles_path(model_dir: Path) -> None:
     from rdkit import Chem
 
     from drugforge.core.artifacts import load_model
-    from drugforge.workflows.predict import predict_mols, predict_smiles
+    from drugforge.molecules.predict import predict_mols, predict_smiles
 
     smiles = ["CCO", "CC(=O)[O-].[Na+]", "CC(=O)[O-]", "O=[N+]([O-])c1ccccc1", "C[N+](C)(C)CCO",
               "c1ccccc1.CCCCCCCCCC", "C[NH3+]", "OC(=O)C(F)(F)F.CN", HUGE]  # fmt: skip

@@ -1,7 +1,7 @@
 """``drugforge benchmark moses``: score generated molecules with the MOSES metrics.
 
 Samples come from a file (every string counts, invalid ones included, as in MOSES) or from a
-generator (``drugforge.workflows.generate.sample_strings``). The report holds every metric, the
+generator (``drugforge.molecules.generation.sampling.sample_strings``). The report holds every metric, the
 number of samples, the seconds each step took, the machine's load, and the "Train" row published
 by MOSES for comparison; it is printed as a table and written as JSON plus a markdown table.
 """
@@ -29,7 +29,7 @@ from drugforge.molecules.generation.moses import (
     evaluate_moses,
 )
 from drugforge.molecules.generation.moses_reference import MosesReference, compute_reference
-from drugforge.workflows.common import make_logger
+from drugforge.core.runtime import make_logger
 from drugforge.core.progress import Progress
 
 __all__ = [
@@ -334,7 +334,7 @@ def moses_benchmark(
         elif len(strings) < n:
             notes.append(f"the file holds {len(strings)} strings, fewer than -n {n}")
     else:
-        from drugforge.workflows.generate import sample_strings  # lazily: pulls in the models
+        from drugforge.molecules.generation.sampling import sample_strings  # lazily: pulls in the models
 
         log(f"sampling {n} strings from {model} (seed {seed})")
         strings = sample_strings(str(model), n, seed=seed)

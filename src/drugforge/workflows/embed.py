@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from drugforge.molecules.chem import StandardizerConfig, standardize_many
 from drugforge.molecules.data.io import read_molecules, write_table
 from drugforge.core.errors import InputError
-from drugforge.workflows.common import check_output_path, make_logger
-from drugforge.workflows.generate import DEFAULT_GENERATOR, load_named_generator
+from drugforge.core.runtime import check_output_path, make_logger
+from drugforge.molecules.generation.sampling import DEFAULT_GENERATOR, load_named_generator
 from drugforge.core.progress import Progress
 
 __all__ = ["EmbedConfig", "EmbedResult", "embed_smiles", "run_embed"]

@@ -16,7 +16,8 @@ from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.core.evaluation.calibration import task_calibration_report
 from drugforge.core.evaluation.report import write_report
-from drugforge.workflows.common import make_logger, read_input
+from drugforge.core.runtime import make_logger
+from drugforge.molecules.data.input import read_input
 from drugforge.core.evaluation.fit import score
 
 

@@ -32,8 +32,8 @@ from drugforge.core.errors import InputError
 from drugforge.molecules.export import EXPORT_FORMATS
 from drugforge.molecules.export.onnx import DEFAULT_OPSET, ExportError, OnnxExport, to_onnx
 from drugforge.molecules.export.onnx_inputs import describe_inputs, make_inputs
-from drugforge.workflows.common import make_logger
-from drugforge.workflows.predict import predict_smiles
+from drugforge.core.runtime import make_logger
+from drugforge.molecules.predict import predict_smiles
 
 __all__ = ["BUILTIN_CHECK_SMILES", "EXPORT_FORMATS", "PARITY_TOLERANCE", "ExportConfig",
            "ExportSummary", "export_model", "run_export"]  # fmt: skip

@@ -32,36 +32,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from rdkit import Chem, rdBase
 
-from drugforge.core.artifacts import LoadedGenerator, load_generator
-from drugforge.molecules.chem.mol import parse_smiles
-from drugforge.molecules.data.corpus import corpus_file, file_sha256, moses_file, read_smiles_set
-from drugforge.molecules.data.corpus_cache import canonical_smiles_set
+from drugforge.core.artifacts import LoadedGenerator
 from drugforge.molecules.data.io import write_table
+from drugforge.molecules.generation.sampling import (
+    DEFAULT_GENERATOR,
+    check_samples,
+    load_named_generator,
+    novelty_reference,
+    sample_generator,
+)
 from drugforge.core.errors import InputError, InvalidSmilesError
-from drugforge.molecules.models import shipped
-from drugforge.molecules.models.generative import SmilesGenerator
-from drugforge.workflows.common import Logger, check_output_path, make_logger
-from drugforge.core.progress import Progress
+from drugforge.core.runtime import check_output_path, make_logger
 
-__all__ = [
-    "DEFAULT_GENERATOR",
-    "GenerateConfig",
-    "GenerateResult",
-    "check_samples",
-    "load_named_generator",
-    "novelty_reference",
-    "resolve_generator",
-    "run_generate",
-    "sample_strings",
-    "shipped_generators",
-]
+__all__ = ["GenerateConfig", "GenerateResult", "run_generate"]
 
-DEFAULT_GENERATOR = "chem-lm"
-OUTPUT_COLUMNS = ("smiles", "raw", "valid", "unique", "novel", "error")
 
 
 class GenerateConfig(BaseModel):
@@ -132,161 +118,6 @@ class GenerateResult:
     seconds: float
 
 
-# ------------------------------------------------------------------------ finding models
-def shipped_generators() -> list[str]:
-    """Names of the generators shipped with drugforge (directories with a manifest)."""
-    return shipped.shipped_generators()
-
-
-def resolve_generator(model: str) -> Path:
-    """The directory of ``model``: a path to a generator directory, or a shipped name."""
-    return shipped.resolve_generator_dir(model, option="--model")
-
-
-def load_named_generator(model: str) -> LoadedGenerator:
-    """Load a generator by directory or shipped name (see :func:`resolve_generator`)."""
-    return load_generator(resolve_generator(model))
-
-
-# ------------------------------------------------------------------------------ sampling
-def _chunk_seed(seed: int, chunk: int) -> int:
-    return int(np.random.SeedSequence([seed, chunk]).generate_state(1)[0])
-
-
-def _sample(
-    generator: SmilesGenerator,
-    n: int,
-    *,
-    seed: int,
-    temperature: float,
-    top_k: int | None,
-    batch_size: int,
-    quiet: bool = True,
-) -> list[str]:
-    """``n`` strings in chunks of ``batch_size`` (so that progress can be shown), chunk ``i``
-    seeded from ``(seed, i)``: the same settings give the same strings."""
-    out: list[str] = []
-    with Progress(total=n, label="sampling", quiet=quiet) as progress:
-        for chunk, start in enumerate(range(0, n, batch_size)):
-            size = min(batch_size, n - start)
-            out.extend(
-                generator.sample(
-                    size, temperature=temperature, top_k=top_k, batch_size=batch_size,
-                    seed=_chunk_seed(seed, chunk),
-                )
-            )  # fmt: skip
-            progress.update(size)
-    return out
-
-
-def sample_strings(
-    model: str,
-    n: int,
-    *,
-    seed: int = 0,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    batch_size: int = 512,
-) -> list[str]:
-    """``n`` raw strings from generator ``model`` (directory or shipped name), in sampling order.
-
-    The strings ``drugforge generate`` writes in its ``raw`` column for the same settings; not
-    checked, not de-duplicated (for benchmarks such as MOSES, which score the raw samples).
-    """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    loaded = load_named_generator(model)
-    return _sample(loaded.generator, n, seed=seed, temperature=temperature, top_k=top_k,
-                   batch_size=batch_size)  # fmt: skip
-
-
-# ------------------------------------------------------------------------------- checking
-def _why_invalid(text: str) -> str:
-    """Why ``text`` is not a molecule: syntax, unknown token, or RDKit's chemistry complaint."""
-    if not text:
-        return "empty string"
-    if "<unk>" in text:
-        return "contains an unknown token"
-    if not text.isascii() or any(ch.isspace() for ch in text):
-        return "not a SMILES string (whitespace or non-ASCII text)"
-    with rdBase.BlockLogs():
-        mol = Chem.MolFromSmiles(text, sanitize=False)
-        if mol is None:
-            return "SMILES syntax error (e.g. an unclosed ring or branch)"
-        problems = Chem.DetectChemistryProblems(mol)
-    if problems:
-        return " ".join(f"{problems[0].GetType()}: {problems[0].Message()}".split())
-    return "RDKit cannot parse it"
-
-
-def check_samples(strings: list[str], reference: set[str] | None) -> pd.DataFrame:
-    """One row per string, in order, with the columns of the module docstring."""
-    smiles, valid, unique, novel, errors = [], [], [], [], []
-    seen: set[str] = set()
-    for raw in strings:
-        mol = parse_smiles(raw) if raw.strip() == raw else None
-        if mol is None:
-            smiles.append(raw)
-            valid.append(False)
-            unique.append(False)
-            novel.append(pd.NA)
-            errors.append(_why_invalid(raw))
-            continue
-        canonical = Chem.MolToSmiles(mol)
-        smiles.append(canonical)
-        valid.append(True)
-        unique.append(canonical not in seen)
-        seen.add(canonical)
-        novel.append(pd.NA if reference is None else canonical not in reference)
-        errors.append("")
-    return pd.DataFrame({
-        "smiles": pd.Series(smiles, dtype=object),
-        "raw": pd.Series(strings, dtype=object),
-        "valid": pd.Series(valid, dtype=bool),
-        "unique": pd.Series(unique, dtype=bool),
-        "novel": pd.Series(novel, dtype="boolean"),
-        "error": pd.Series(errors, dtype=object),
-    })  # fmt: skip
-
-
-def novelty_reference(loaded: LoadedGenerator, log: Logger) -> set[str] | None:
-    """The canonical SMILES of the generator's training corpus, when it is known and at hand.
-
-    Pretrained generators record their corpus files (path and sha256); MOSES train is read as
-    is (its SMILES are RDKit-canonical, as the MOSES metrics assume), other files are
-    canonicalized once per file checksum and then read from the cache
-    (:mod:`drugforge.molecules.data.corpus_cache`). ``None`` (novelty left empty) when no
-    corpus is recorded or a file is gone or changed.
-    """
-    corpus = loaded.training.get("corpus")
-    corpus = corpus if isinstance(corpus, dict) else {}
-    entries = corpus.get("files")
-    if not entries:
-        log("novelty: the generator does not record its training corpus; column left empty")
-        return None
-    reference: set[str] = set()
-    for entry in entries:
-        path = Path(str(entry.get("path", "")))
-        if entry.get("moses") == "train":
-            try:
-                path = moses_file("train")
-            except InputError:
-                log("novelty: MOSES data not installed; column left empty")
-                return None
-        if not path.is_file() or file_sha256(path) != entry.get("sha256"):
-            log(f"novelty: training file {path} is missing or changed; column left empty")
-            return None
-        column = None if entry.get("moses") else corpus.get("smiles_column")
-        file = corpus_file(path, column)
-        t0 = time.perf_counter()
-        if entry.get("moses") == "train":  # already RDKit-canonical: read as is
-            reference |= read_smiles_set([file], canonical=False)
-        else:  # canonicalized once per file checksum, then read from the cache
-            reference |= canonical_smiles_set(file, str(entry.get("sha256")))
-        log(f"novelty: read {path.name} ({time.perf_counter() - t0:.1f} s)")
-    return reference
-
-
 def _decode_latent(loaded: LoadedGenerator, config: GenerateConfig) -> list[str]:
     """``--interpolate`` / ``--near``: decodings from chosen points of a VAE's latent space."""
     from drugforge.molecules.models.latent_gan import LatentGAN
@@ -326,7 +157,7 @@ def run_generate(config: GenerateConfig) -> GenerateResult:
     if config.latent_mode:
         strings = _decode_latent(loaded, config)
     else:
-        strings = _sample(
+        strings = sample_generator(
             loaded.generator, config.n, seed=config.seed,
             temperature=1.0 if config.temperature is None else config.temperature,
             top_k=config.top_k, batch_size=config.batch_size, quiet=config.quiet,

@@ -38,7 +38,7 @@ from drugforge.molecules.data.io import read_molecules
 from drugforge.core.errors import InputError
 from drugforge.molecules.models.latent_gan import LatentGAN
 from drugforge.molecules.models.smiles_vae import SmilesVAE
-from drugforge.workflows.common import Logger, hardware_summary, make_logger
+from drugforge.core.runtime import Logger, hardware_summary, make_logger
 
 __all__ = [
     "GeneratorTrainResult",

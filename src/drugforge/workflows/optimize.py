@@ -54,8 +54,8 @@ from drugforge.molecules.generation.scoring import (
 )
 from drugforge.molecules.models.chemlm import ChemLM
 from drugforge.molecules.generation.rl import AgentBatches, RLConfig, reinforce
-from drugforge.workflows.common import Logger, check_output_path, make_logger
-from drugforge.workflows.generate import load_named_generator, novelty_reference
+from drugforge.core.runtime import Logger, check_output_path, make_logger
+from drugforge.molecules.generation.sampling import load_named_generator, novelty_reference
 
 __all__ = [
     "OptimizeConfig",

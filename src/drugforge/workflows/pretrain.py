@@ -56,7 +56,7 @@ from drugforge.molecules.models.shipped import resolve_generator_dir
 from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
 from drugforge.core.training.device import resolve_device
 from drugforge.core.training.loop import TrainConfig, TrainResult
-from drugforge.workflows.common import Logger, hardware_summary, make_logger
+from drugforge.core.runtime import Logger, hardware_summary, make_logger
 from drugforge.core.progress import Progress
 
 __all__ = ["PretrainConfig", "PretrainResult", "pretrain_command", "run_pretrain"]

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from drugforge.core.errors import InputError
 from drugforge.molecules.data.io import read_molecules, write_table
 from drugforge.molecules.profile import DEFAULT_MAX_HEAVY_ATOMS, Profiler, profile_many
-from drugforge.workflows.common import check_output_path, make_logger
+from drugforge.core.runtime import check_output_path, make_logger
 
 __all__ = ["ProfileConfig", "ProfileSummary", "run_profile"]
 

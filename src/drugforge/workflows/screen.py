@@ -70,7 +70,7 @@ from drugforge.molecules.screening.chunk import (
     substructure_query,
 )
 from drugforge.molecules.screening.dedup import Deduplicator, dedup_key
-from drugforge.workflows.common import OUTPUT_SUFFIXES, make_logger
+from drugforge.core.runtime import OUTPUT_SUFFIXES, make_logger
 from drugforge.molecules.profile import Profiler
 from drugforge.core.interrupt import Interrupts, Terminated
 
@@ -253,7 +253,7 @@ class ScreenWorker:
         self.references = [fingerprint(reference_molecule(s)) for s in task.similar_to]
 
     def process(self, chunk: LibraryChunk) -> pd.DataFrame:
-        from drugforge.workflows.predict import predict_mols
+        from drugforge.molecules.predict import predict_mols
 
         n = len(chunk)
         parsed = parse_chunk(chunk, self.task.max_heavy_atoms)

@@ -27,7 +27,8 @@ from drugforge.molecules.models import build_model, get_model_class, model_choic
 from drugforge.molecules.models.base import MolecularPredictor
 from drugforge.molecules.selection.auto import DEFAULT_POOL, select_model
 from drugforge.core.selection.auto import AutoResult, ModelSpec
-from drugforge.workflows.common import Logger, make_logger, read_input
+from drugforge.core.runtime import Logger, make_logger
+from drugforge.molecules.data.input import read_input
 from drugforge.core.evaluation.fit import Evaluation, evaluate_split
 
 SplitName = str  # random | scaffold | cluster | column:NAME

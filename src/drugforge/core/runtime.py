@@ -1,4 +1,8 @@
-"""Small pieces shared by the workflows: input resolution, logging, output checks."""
+"""Small pieces every command shares: messages, output-path checks, the machine's description.
+
+Messages go to stderr so that stdout stays clean for machine-readable output; an output path is
+checked (type, overwrite) before any work starts; results and model cards name the machine.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drugforge.molecules.data.catalog import dataset_info
-from drugforge.molecules.data.catalog_load import load_dataset
-from drugforge.molecules.data.io import MolTable, read_molecules
 from drugforge.core.errors import InputError
+
+__all__ = [
+    "OUTPUT_SUFFIXES",
+    "Logger",
+    "check_output_path",
+    "cpu_model",
+    "hardware_summary",
+    "make_logger",
+]
 
 Logger = Callable[[str], None]
 
@@ -27,40 +37,6 @@ def make_logger(quiet: bool) -> Logger:
             print(message, file=sys.stderr, flush=True)
 
     return log
-
-
-def read_input(
-    data: str,
-    smiles_column: str | None = None,
-    target_columns: list[str] | None = None,
-) -> MolTable:
-    """Read ``data`` as a file path, or, when no such file exists, as a catalog dataset name."""
-    path = Path(data)
-    if not path.exists() and _is_catalog_name(data):
-        table = load_dataset(data)
-        if smiles_column is not None or target_columns:
-            # re-select columns on the catalog table through the same reader rules
-            frame = table.frame
-            for col in [smiles_column, *(target_columns or [])]:
-                if col is not None and col not in frame.columns:
-                    raise InputError(
-                        f"column '{col}' not found; available: {', '.join(map(str, frame.columns))}",
-                        path=data,
-                    )
-            if smiles_column is not None:
-                table.smiles_column = smiles_column
-            if target_columns:
-                table.target_columns = list(target_columns)
-        return table
-    return read_molecules(path, smiles_column=smiles_column, target_columns=target_columns)
-
-
-def _is_catalog_name(name: str) -> bool:
-    try:
-        dataset_info(name)
-    except (InputError, ValueError, KeyError):
-        return False
-    return True
 
 
 def check_output_path(out: str | Path, force: bool) -> Path:
@@ -95,3 +71,4 @@ def hardware_summary(device: Any = None) -> str:
     if device is not None and getattr(device, "type", None) == "cuda":
         text += f"; GPU {torch.cuda.get_device_name(device)}"
     return text
+
