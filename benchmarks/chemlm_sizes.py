@@ -54,6 +54,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    from drugforge.core.training.loop import TrainConfig
     from drugforge.molecules.chem.mol import parse_smiles
     from drugforge.molecules.data.corpus import (
         SmilesStream,
@@ -65,7 +66,6 @@ def main() -> None:
     )
     from drugforge.molecules.models.chemlm import ChemLM
     from drugforge.molecules.models.chemlm_net import ChemLMConfig
-    from drugforge.core.training.loop import TrainConfig
 
     test = corpus_file(moses_file("test"))  # 176 k molecules: the vocabulary and lengths
     scan = scan_corpus([test])

@@ -68,10 +68,10 @@ def score(task: str, y: np.ndarray, pred: np.ndarray, targets: list[str]) -> dic
 
 
 def run_drugforge(name: str, dataset: Any, split: Any, seed: int, model_name: str) -> dict[str, Any]:
+    from drugforge.core.evaluation.fit import evaluate_split
     from drugforge.molecules.featurize import clear_cache
     from drugforge.molecules.models import build_model
     from drugforge.molecules.selection.auto import select_model
-    from drugforge.core.evaluation.fit import evaluate_split
 
     path = OUT / f"{name}__{model_name}__s{seed}.json"
     hit = cached(path)

@@ -110,10 +110,10 @@ def npz_report(model_dir: Path, n: int, seed: int, n_jobs: int) -> dict[str, Any
     """
     from moses_reference import read_moses_stats, shipped_reference
 
+    from drugforge.core.progress import Progress
     from drugforge.molecules.chem.moses_filters import moses_package_dir
     from drugforge.molecules.generation.moses import evaluate_moses
     from drugforge.molecules.generation.sampling import sample_strings
-    from drugforge.core.progress import Progress
 
     data = moses_package_dir() / "dataset" / "data"
     refs = {name: shipped_reference(name, read_moses_stats(data / f"{name}_stats.npz"))

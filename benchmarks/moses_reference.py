@@ -138,8 +138,8 @@ def draw(train: list[str], seed: int, n: int) -> list[str]:
 
 def describe_seed(seed: int, n: int, n_jobs: int, train: list[str]) -> dict[str, Any]:
     """Phase 1 (no reference needed): describe a seed's samples, keep them in benchmarks/work."""
-    from drugforge.molecules.generation.moses import describe_samples
     from drugforge.core.progress import Progress
+    from drugforge.molecules.generation.moses import describe_samples
 
     path = WORK / f"train_s{seed}_n{n}.npz"
     if path.is_file():
@@ -192,8 +192,8 @@ def load_described(path: Path) -> tuple[Any, dict[str, Any]]:
 def run_seed(seed: int, n: int, n_jobs: int, refs: dict[str, Any], train: list[str],
              train_set: set[str], with_npz: bool) -> dict[str, Any]:  # fmt: skip
     """Phase 2: score a seed's described samples against drugforge's and MOSES' statistics."""
-    from drugforge.molecules.generation.moses import score_samples
     from drugforge.core.progress import Progress
+    from drugforge.molecules.generation.moses import score_samples
 
     def progress(total: int, label: str) -> Progress:
         return Progress(total, f"s{seed} {label}")

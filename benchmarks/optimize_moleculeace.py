@@ -88,8 +88,8 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     from drugforge.molecules.chem.properties import property_values
     from drugforge.molecules.data.catalog_load import load_dataset
     from drugforge.molecules.generation.moses_reference import load_moses_split
-    from drugforge.molecules.generation.scoring import Objective
     from drugforge.molecules.generation.sampling import sample_strings
+    from drugforge.molecules.generation.scoring import Objective
     from drugforge.workflows.optimize import (
         OptimizeConfig,
         intdiv,

@@ -103,8 +103,8 @@ def load_split(name: str, seed: int) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- variants
 def pretrained_key(pretrained: str) -> tuple[str, dict[str, Any]]:
     """A cache tag for the pretrained model (name + weights hash) and its architecture."""
-    from drugforge.molecules.models.chemlm_net import SIZES
     from drugforge.core.artifacts import WEIGHTS
+    from drugforge.molecules.models.chemlm_net import SIZES
     from drugforge.molecules.models.shipped import resolve_generator_dir
 
     path = resolve_generator_dir(pretrained, option="--pretrained")

@@ -7,6 +7,7 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import FilterCatalog
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.chem.alerts import (
     Alert,
     SubstructureScreen,
@@ -17,7 +18,6 @@ from drugforge.molecules.chem.alerts import (
 )
 from drugforge.molecules.chem.properties import mol_properties
 from drugforge.molecules.data.reference_drugs import source_path
-from drugforge.core.errors import InputError
 
 RHODANINE = "O=C1C(=Cc2ccccc2)SC(=S)N1"  # 5-benzylidene rhodanine, the classic PAINS
 CYCLOSPORINE = (

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from drugforge.core.artifacts import FORMAT_VERSION, load_model, save_model
-from drugforge.molecules.chem import StandardizerConfig
 from drugforge.core.errors import ArtifactError
+from drugforge.molecules.chem import StandardizerConfig
 from drugforge.molecules.models.ensemble import Ensemble
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.data import catalog
 from drugforge.molecules.data.catalog import DatasetInfo, dataset_info, list_datasets
 from drugforge.molecules.data.catalog_load import export_dataset, load_dataset
 from drugforge.molecules.data.io import read_molecules
-from drugforge.core.errors import InputError
 
 SHARED = Path(__file__).parents[1].parent / "shared" / "data"
 MIRROR = SHARED / "moleculenet"

@@ -7,6 +7,7 @@ import math
 import pytest
 from rdkit import Chem
 
+from drugforge.core.errors import InvalidSmilesError
 from drugforge.molecules.chem import (
     StandardizerConfig,
     murcko_scaffold,
@@ -15,7 +16,6 @@ from drugforge.molecules.chem import (
     standardize_many,
     standardize_smiles,
 )
-from drugforge.core.errors import InvalidSmilesError
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 

@@ -11,14 +11,20 @@ import pytest
 import torch
 
 from drugforge.core.artifacts import load_generator, save_generator
-from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.core.errors import ArtifactError, InputError
+from drugforge.core.registry import GENERATORS
+from drugforge.core.training.loop import TrainConfig
+from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models.chemlm import ChemLM
-from drugforge.molecules.models.chemlm_net import ChemLMConfig, ChemLMModule, KVCache, lm_loss, pad_batch
-from drugforge.core.registry import GENERATORS
+from drugforge.molecules.models.chemlm_net import (
+    ChemLMConfig,
+    ChemLMModule,
+    KVCache,
+    lm_loss,
+    pad_batch,
+)
 from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
-from drugforge.core.training.loop import TrainConfig
 
 TINY: dict[str, Any] = {"n_layer": 2, "n_head": 2, "d_model": 32, "max_len": 48, "dropout": 0.0}
 

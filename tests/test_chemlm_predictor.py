@@ -19,13 +19,13 @@ from sklearn.base import clone
 from cli_helpers import one_line_error, run
 from drugforge.core.artifacts import load_model, save_generator, save_model
 from drugforge.core.errors import ArtifactError, InvalidSmilesError
+from drugforge.core.training.loop import TrainConfig
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models import build_model, chemlm_predictor, get_model_class
 from drugforge.molecules.models.chemlm import ChemLM, load_chemlm
 from drugforge.molecules.models.chemlm_net import pad_batch
 from drugforge.molecules.models.chemlm_predictor import ChemLMPredictor, pool_hidden
 from drugforge.molecules.selection import auto
-from drugforge.core.training.loop import TrainConfig
 
 FAST = {"batch_size": 10, "quiet": True}
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.chem import StandardizerConfig
 from drugforge.molecules.data.dataset import MoleculeDataset, PrepReport, prepare_dataset
 from drugforge.molecules.data.io import MolTable, read_molecules
-from drugforge.core.errors import InputError
 
 SHARED = Path(__file__).parents[1].parent / "shared" / "data"
 

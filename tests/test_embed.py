@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drugforge.core.artifacts import load_generator
 from drugforge.cli import main
+from drugforge.core.artifacts import load_generator
 
 PRETRAIN = ["--size", "tiny", "--max-steps", "4", "--batch-size", "16", "--eval-every", "2",
             "--checkpoint-every", "2", "--threads", "1", "--quiet"]

@@ -29,8 +29,8 @@ from drugforge.molecules.featurize import get_featurizer
 from drugforge.molecules.models import build_model
 from drugforge.molecules.models.base import TaskType
 from drugforge.molecules.models.kernels import tanimoto_kernel
-from drugforge.workflows.export import BUILTIN_CHECK_SMILES, PARITY_TOLERANCE, export_model
 from drugforge.molecules.predict import predict_smiles
+from drugforge.workflows.export import BUILTIN_CHECK_SMILES, PARITY_TOLERANCE, export_model
 
 TINY: dict[str, dict[str, Any]] = {
     "svm": {},

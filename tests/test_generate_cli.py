@@ -13,9 +13,13 @@ from rdkit import Chem
 from safetensors.numpy import load_file
 
 from cli_helpers import one_line_error, run
-from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.cli import main
-from drugforge.molecules.generation.sampling import check_samples, sample_strings, shipped_generators
+from drugforge.molecules.chem.mol import parse_smiles
+from drugforge.molecules.generation.sampling import (
+    check_samples,
+    sample_strings,
+    shipped_generators,
+)
 
 PRETRAIN = ["--size", "tiny", "--max-steps", "8", "--batch-size", "16", "--device", "cpu",
             "--quiet"]  # fmt: skip

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from drugforge.molecules.data.io import MolTable, detect_format, read_molecules, write_table
 from drugforge.core.errors import InputError
+from drugforge.molecules.data.io import MolTable, detect_format, read_molecules, write_table
 
 
 def write(path: Path, content: str | bytes) -> Path:

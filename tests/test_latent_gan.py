@@ -13,6 +13,7 @@ import torch
 
 from drugforge.core.artifacts import load_generator, save_generator
 from drugforge.core.errors import InputError, InvalidSmilesError
+from drugforge.core.training.device import seed_everything
 from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
 from drugforge.molecules.models.latent_gan import (
     CriticAlternation,
@@ -21,7 +22,6 @@ from drugforge.molecules.models.latent_gan import (
     LatentGANModule,
 )
 from drugforge.molecules.models.smiles_vae import SmilesVAE
-from drugforge.core.training.device import seed_everything
 from drugforge.workflows.generative_train import TrainLatentGANConfig, run_train_latent_gan
 
 VAE_PARAMS: dict[str, Any] = {

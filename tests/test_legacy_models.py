@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from cli_helpers import run
 
 LEGACY = Path(__file__).parent / "fixtures" / "legacy_models"

@@ -15,6 +15,8 @@ import pytest
 import torch
 from rdkit import Chem
 
+from drugforge.cli import main
+from drugforge.core.errors import InputError
 from drugforge.molecules.chem import moses_features
 from drugforge.molecules.chem.moses_features import (
     brics_fragments,
@@ -24,8 +26,6 @@ from drugforge.molecules.chem.moses_features import (
 )
 from drugforge.molecules.chem.moses_filters import moses_filter_smarts, passes_moses_filters
 from drugforge.molecules.chem.sascore import load_fragment_scores, sa_score
-from drugforge.cli import main
-from drugforge.core.errors import InputError
 from drugforge.molecules.generation import moses_reference, moses_similarity
 from drugforge.molecules.generation.fcd import (
     CHEMNET_VOCAB,

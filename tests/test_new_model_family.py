@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import run
 
+from cli_helpers import run
 from drugforge.core.artifacts import load_model
 from drugforge.core.registry import MODELS
 

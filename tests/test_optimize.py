@@ -15,10 +15,19 @@ from rdkit.Chem import QED
 from safetensors.numpy import load_file
 
 from cli_helpers import one_line_error, run
-from drugforge.core.artifacts import load_generator, load_model, save_generator
-from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.cli import main
+from drugforge.core.artifacts import load_generator, load_model, save_generator
 from drugforge.core.errors import InputError
+from drugforge.core.training.loop import TrainConfig
+from drugforge.molecules.chem.mol import parse_smiles
+from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
+from drugforge.molecules.generation.rl import (
+    AgentBatches,
+    DiversityFilter,
+    ReplayMemory,
+    RLConfig,
+    reinforce,
+)
 from drugforge.molecules.generation.scoring import (
     Constraint,
     Objective,
@@ -28,10 +37,7 @@ from drugforge.molecules.generation.scoring import (
     parse_constraint,
     parse_score_spec,
 )
-from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models.chemlm import ChemLM
-from drugforge.core.training.loop import TrainConfig
-from drugforge.molecules.generation.rl import AgentBatches, DiversityFilter, ReplayMemory, RLConfig, reinforce
 from drugforge.workflows.optimize import OptimizeConfig, objective_from_options, run_optimize
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"

@@ -16,6 +16,13 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
+from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
+from drugforge.core.training.data import TensorData
+from drugforge.core.training.device import seed_everything
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, TrainingInterrupted, TrainResult, fit_torch
+from drugforge.core.training.losses import masked_mse
 from drugforge.molecules.data.corpus import (
     EXTRA_TOKENS,
     CorpusFile,
@@ -28,16 +35,9 @@ from drugforge.molecules.data.corpus import (
     moses_file,
     scan_corpus,
 )
-from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models.chemlm import ChemLM
 from drugforge.molecules.models.chemlm_net import ChemLMConfig
-from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
-from drugforge.core.training.data import TensorData
-from drugforge.core.training.device import seed_everything
-from drugforge.core.training.hooks import TrainHooks
-from drugforge.core.training.loop import TrainConfig, TrainResult, TrainingInterrupted, fit_torch
-from drugforge.core.training.losses import masked_mse
 
 TIMING = {"seconds", "samples_per_s", "tokens_per_s"}
 

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from cli_helpers import one_line_error, run
+from drugforge.core.errors import InputError
 from drugforge.molecules.data.reference_drugs import (
     BUILD_COMMAND,
     ReferenceDistribution,
     load_reference,
     source_path,
 )
-from drugforge.core.errors import InputError
 from drugforge.molecules.profile import Profiler, profile_frame, profile_many
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"

@@ -10,9 +10,9 @@ from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors
 from rdkit.Chem import rdMolDescriptors as rdmd
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.chem.properties import PROPERTY_COLUMNS, mol_properties, properties_many
 from drugforge.molecules.data.reference_drugs import source_path
-from drugforge.core.errors import InputError
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 CAFFEINE = "Cn1c(=O)c2c(ncn2C)n(C)c1=O"

@@ -14,16 +14,20 @@ import torch
 from pydantic import ValidationError
 
 from drugforge.core.artifacts import load_generator, save_generator
-from drugforge.molecules.chem import parse_smiles
 from drugforge.core.errors import InputError, InvalidSmilesError
-from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
-from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
-from drugforge.molecules.data.token_data import TokenData
-from drugforge.molecules.models.generator_training import KLAnnealing
-from drugforge.molecules.models.smiles_vae import SmilesVAE
-from drugforge.molecules.models.smiles_vae_net import SmilesVAEConfig, SmilesVAEModule, vae_loss_terms
 from drugforge.core.training.hooks import TrainHooks
 from drugforge.core.training.loop import TrainConfig, TrainingInterrupted
+from drugforge.molecules.chem import parse_smiles
+from drugforge.molecules.data.token_data import TokenData
+from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
+from drugforge.molecules.models.generative import SmilesGenerator, generator_from_state
+from drugforge.molecules.models.generator_training import KLAnnealing
+from drugforge.molecules.models.smiles_vae import SmilesVAE
+from drugforge.molecules.models.smiles_vae_net import (
+    SmilesVAEConfig,
+    SmilesVAEModule,
+    vae_loss_terms,
+)
 from drugforge.workflows.generate import GenerateConfig, run_generate
 from drugforge.workflows.generative_train import TrainVAEConfig, run_train_vae
 

@@ -12,11 +12,17 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 from rdkit.ML.Cluster import Butina
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.chem import murcko_scaffold
 from drugforge.molecules.data.catalog_load import load_dataset
 from drugforge.molecules.data.dataset import MoleculeDataset, prepare_dataset
-from drugforge.molecules.data.splits import Split, butina_clusters, kfold, make_split, scaffold_groups
-from drugforge.core.errors import InputError
+from drugforge.molecules.data.splits import (
+    Split,
+    butina_clusters,
+    kfold,
+    make_split,
+    scaffold_groups,
+)
 
 SHARED = Path(__file__).parents[1].parent / "shared" / "data"
 MIRROR = SHARED / "moleculenet"

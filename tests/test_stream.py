@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from drugforge.molecules.data.stream import LibraryReader
 from drugforge.core.errors import InputError
+from drugforge.molecules.data.stream import LibraryReader
 
 CSV_ROWS = [
     "smiles,name,value",

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from drugforge.core.artifacts import load_generator
 from drugforge.cli import main
+from drugforge.core.artifacts import load_generator
 
 
 def test_vae_then_latent_gan_then_generate(

@@ -9,9 +9,9 @@ models (one declaration per option), and the resolved config is written next to 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from drugforge.core.errors import InputError
 
@@ -23,13 +23,15 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    #: bumped when a setting changes meaning; configs saved with older versions stay readable
-    CONFIG_VERSION: ClassVar[int] = 1
-    config_version: int = 1
+    #: bumped when a setting changes meaning; configs saved with older versions stay readable.
+    #: Recorded by :meth:`resolved` (saved beside artifacts) but left out of ``model_dump``, which
+    #: resumable runs compare with the settings they were started with: a run checkpointed
+    #: before the field existed still resumes.
+    config_version: int = Field(default=1, exclude=True)
 
     def resolved(self) -> dict[str, Any]:
-        """The JSON form saved beside artifacts (every setting, defaults included)."""
-        return self.model_dump(mode="json")
+        """The JSON form saved beside artifacts: every setting, defaults and version included."""
+        return {**self.model_dump(mode="json"), "config_version": self.config_version}
 
 
 def config_error(err: ValidationError, *, source: str | None = None) -> InputError:

@@ -22,6 +22,8 @@ from pydantic import Field
 
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
+from drugforge.core.progress import Progress
+from drugforge.core.runtime import make_logger
 from drugforge.molecules.generation.moses import (
     METRIC_LABELS,
     MOSES_PUBLISHED_TRAIN,
@@ -29,8 +31,6 @@ from drugforge.molecules.generation.moses import (
     evaluate_moses,
 )
 from drugforge.molecules.generation.moses_reference import MosesReference, compute_reference
-from drugforge.core.runtime import make_logger
-from drugforge.core.progress import Progress
 
 __all__ = [
     "MosesBenchmarkConfig",
@@ -334,7 +334,9 @@ def moses_benchmark(
         elif len(strings) < n:
             notes.append(f"the file holds {len(strings)} strings, fewer than -n {n}")
     else:
-        from drugforge.molecules.generation.sampling import sample_strings  # lazily: pulls in the models
+        from drugforge.molecules.generation.sampling import (
+            sample_strings,  # lazily: pulls in the models
+        )
 
         log(f"sampling {n} strings from {model} (seed {seed})")
         strings = sample_strings(str(model), n, seed=seed)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from drugforge.core.config import RunConfig
-from drugforge.molecules.data.catalog_load import load_dataset
 from drugforge.core.runtime import make_logger
+from drugforge.molecules.data.catalog_load import load_dataset
 from drugforge.workflows.evaluate import EvaluateConfig, run_evaluate
 from drugforge.workflows.predict import PredictConfig, run_predict
 from drugforge.workflows.train import TrainConfig, run_train

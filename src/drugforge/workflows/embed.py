@@ -19,19 +19,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from drugforge.core.config import RunConfig
+from drugforge.core.errors import InputError
+from drugforge.core.progress import Progress
+from drugforge.core.runtime import check_output_path, make_logger
 from drugforge.molecules.chem import StandardizerConfig, standardize_many
 from drugforge.molecules.data.io import read_molecules, write_table
-from drugforge.core.errors import InputError
-from drugforge.core.runtime import check_output_path, make_logger
 from drugforge.molecules.generation.sampling import DEFAULT_GENERATOR, load_named_generator
-from drugforge.core.progress import Progress
 
 __all__ = ["EmbedConfig", "EmbedResult", "embed_smiles", "run_embed"]
 
 
-class EmbedConfig(BaseModel):
+class EmbedConfig(RunConfig):
     """The validated configuration of one ``drugforge embed`` run."""
 
     model_config = ConfigDict(extra="forbid")

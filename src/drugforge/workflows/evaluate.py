@@ -10,15 +10,15 @@ import numpy as np
 from pydantic import Field
 
 from drugforge.core.artifacts import Prediction, load_model
-from drugforge.molecules.chem import StandardizerConfig
-from drugforge.molecules.data.dataset import prepare_dataset
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.core.evaluation.calibration import task_calibration_report
+from drugforge.core.evaluation.fit import score
 from drugforge.core.evaluation.report import write_report
 from drugforge.core.runtime import make_logger
+from drugforge.molecules.chem import StandardizerConfig
+from drugforge.molecules.data.dataset import prepare_dataset
 from drugforge.molecules.data.input import read_input
-from drugforge.core.evaluation.fit import score
 
 
 @dataclass

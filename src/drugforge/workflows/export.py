@@ -25,14 +25,14 @@ from pydantic import Field
 
 import drugforge
 from drugforge.core.artifacts import LoadedModel, load_model
-from drugforge.molecules.chem import StandardizerConfig, standardize_many
-from drugforge.molecules.data.io import read_molecules
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
+from drugforge.core.runtime import make_logger
+from drugforge.molecules.chem import StandardizerConfig, standardize_many
+from drugforge.molecules.data.io import read_molecules
 from drugforge.molecules.export import EXPORT_FORMATS
 from drugforge.molecules.export.onnx import DEFAULT_OPSET, ExportError, OnnxExport, to_onnx
 from drugforge.molecules.export.onnx_inputs import describe_inputs, make_inputs
-from drugforge.core.runtime import make_logger
 from drugforge.molecules.predict import predict_smiles
 
 __all__ = ["BUILTIN_CHECK_SMILES", "EXPORT_FORMATS", "PARITY_TOLERANCE", "ExportConfig",

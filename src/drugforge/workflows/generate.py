@@ -32,9 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from drugforge.core.artifacts import LoadedGenerator
+from drugforge.core.config import RunConfig
+from drugforge.core.errors import InputError, InvalidSmilesError
+from drugforge.core.runtime import check_output_path, make_logger
 from drugforge.molecules.data.io import write_table
 from drugforge.molecules.generation.sampling import (
     DEFAULT_GENERATOR,
@@ -43,14 +46,12 @@ from drugforge.molecules.generation.sampling import (
     novelty_reference,
     sample_generator,
 )
-from drugforge.core.errors import InputError, InvalidSmilesError
-from drugforge.core.runtime import check_output_path, make_logger
 
 __all__ = ["GenerateConfig", "GenerateResult", "run_generate"]
 
 
 
-class GenerateConfig(BaseModel):
+class GenerateConfig(RunConfig):
     """The validated configuration of one ``drugforge generate`` run."""
 
     model_config = ConfigDict(extra="forbid")

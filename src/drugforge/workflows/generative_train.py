@@ -27,18 +27,19 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from rdkit import Chem
 
 from drugforge.core.artifacts import library_versions, load_generator, save_generator
+from drugforge.core.config import RunConfig
+from drugforge.core.errors import InputError
+from drugforge.core.runtime import Logger, hardware_summary, make_logger
 from drugforge.molecules.chem import parse_smiles
 from drugforge.molecules.data.corpus import file_sha256, moses_file
 from drugforge.molecules.data.io import read_molecules
-from drugforge.core.errors import InputError
 from drugforge.molecules.models.latent_gan import LatentGAN
 from drugforge.molecules.models.smiles_vae import SmilesVAE
-from drugforge.core.runtime import Logger, hardware_summary, make_logger
 
 __all__ = [
     "GeneratorTrainResult",
@@ -70,7 +71,7 @@ def _check_model_params(params: dict[str, Any], cls: type) -> dict[str, Any]:
     return params
 
 
-class _RunConfig(BaseModel):
+class _RunConfig(RunConfig):
     """Fields shared by both runs.
 
     They are ``drugforge pretrain --arch smiles-vae|latent-gan``; the pretrain command's input
@@ -584,7 +585,7 @@ def _save_with_card(out: Path, model: SmilesVAE | LatentGAN,
                     metrics: dict[str, Any]) -> Path:  # fmt: skip
     """Save the generator with its configuration, metrics and model card."""
     kind = "smiles-vae" if isinstance(model, SmilesVAE) else "latent-gan"
-    dumped = config.model_dump(mode="json")
+    dumped = config.resolved()
     with tempfile.TemporaryDirectory() as tmp:
         card = Path(tmp) / "model_card.md"
         card.write_text(generator_model_card(kind, dumped, metrics, model))

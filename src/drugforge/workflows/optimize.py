@@ -35,16 +35,20 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from drugforge.core.artifacts import save_generator, write_json
+from drugforge.core.config import RunConfig
+from drugforge.core.errors import InputError
+from drugforge.core.runtime import Logger, check_output_path, make_logger
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.molecules.chem.moses_features import moses_fingerprint
 from drugforge.molecules.chem.scaffold import murcko_scaffold
 from drugforge.molecules.data.corpus import corpus_file, read_smiles_set
 from drugforge.molecules.data.io import write_table
-from drugforge.core.errors import InputError
 from drugforge.molecules.generation.moses_similarity import internal_diversities
+from drugforge.molecules.generation.rl import AgentBatches, RLConfig, reinforce
+from drugforge.molecules.generation.sampling import load_named_generator, novelty_reference
 from drugforge.molecules.generation.scoring import (
     Objective,
     ObjectiveConfig,
@@ -53,9 +57,6 @@ from drugforge.molecules.generation.scoring import (
     parse_score_spec,
 )
 from drugforge.molecules.models.chemlm import ChemLM
-from drugforge.molecules.generation.rl import AgentBatches, RLConfig, reinforce
-from drugforge.core.runtime import Logger, check_output_path, make_logger
-from drugforge.molecules.generation.sampling import load_named_generator, novelty_reference
 
 __all__ = [
     "OptimizeConfig",
@@ -72,7 +73,7 @@ _RUNTIME = ("out", "top", "save_agent", "novelty_reference", "checkpoint_dir", "
             "time_budget_minutes", "threads", "quiet", "device")  # fmt: skip
 
 
-class OptimizeConfig(BaseModel):
+class OptimizeConfig(RunConfig):
     """The validated configuration of one ``drugforge optimize`` run."""
 
     model_config = ConfigDict(extra="forbid")
@@ -278,7 +279,7 @@ def run_optimize(config: OptimizeConfig) -> OptimizeResult:
         "prior": str(loaded.path), "objective": config.objective.model_dump(mode="json"),
         "steps": result.train.steps, "seed": config.seed, "sigma": config.sigma}}  # fmt: skip
     if config.save_agent:
-        save_generator(config.save_agent, agent, config=config.model_dump(mode="json"),
+        save_generator(config.save_agent, agent, config=config.resolved(),
                        metrics={"steps": result.train.steps}, overwrite=True)  # fmt: skip
     history = stream.history
     n_valid_total = sum(h["valid"] for h in history) * config.batch_size

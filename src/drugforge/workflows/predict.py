@@ -19,7 +19,7 @@ from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.core.runtime import check_output_path, make_logger
 from drugforge.molecules.data.io import read_molecules, write_table
-from drugforge.molecules.predict import prediction_columns, predict_smiles
+from drugforge.molecules.predict import predict_smiles, prediction_columns
 
 
 @dataclass

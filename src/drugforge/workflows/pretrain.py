@@ -31,9 +31,16 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from drugforge.core.artifacts import library_versions, save_generator, write_json
+from drugforge.core.config import RunConfig
+from drugforge.core.errors import InputError
+from drugforge.core.progress import Progress
+from drugforge.core.runtime import Logger, hardware_summary, make_logger
+from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
+from drugforge.core.training.device import resolve_device
+from drugforge.core.training.loop import TrainConfig, TrainResult
 from drugforge.molecules.data.corpus import (
     EXTRA_TOKENS,
     CorpusFile,
@@ -48,16 +55,10 @@ from drugforge.molecules.data.corpus import (
     scan_corpus,
     screen_smiles,
 )
-from drugforge.core.errors import InputError
 from drugforge.molecules.featurize.tokenizer import SmilesTokenizer
 from drugforge.molecules.models.chemlm import ChemLM
 from drugforge.molecules.models.chemlm_net import ChemLMConfig
 from drugforge.molecules.models.shipped import resolve_generator_dir
-from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
-from drugforge.core.training.device import resolve_device
-from drugforge.core.training.loop import TrainConfig, TrainResult
-from drugforge.core.runtime import Logger, hardware_summary, make_logger
-from drugforge.core.progress import Progress
 
 __all__ = ["PretrainConfig", "PretrainResult", "pretrain_command", "run_pretrain"]
 
@@ -72,7 +73,7 @@ SESSION_FIELDS = frozenset(
 _STEPS: dict[str, Any] = {"cli": {"metavar": "STEPS"}}
 
 
-class PretrainConfig(BaseModel):
+class PretrainConfig(RunConfig):
     """The resolved, validated configuration of one pretraining run (saved with the model)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -473,7 +474,7 @@ def run_pretrain(config: PretrainConfig) -> PretrainResult:
     with tempfile.TemporaryDirectory(prefix="drugforge-card-") as tmp:
         card = Path(tmp) / "model_card.md"
         card.write_text(_model_card(config, run, model, result, stream.stats, device))
-        save_generator(out, model, config=config.model_dump(mode="json"), metrics=metrics,
+        save_generator(out, model, config=config.resolved(), metrics=metrics,
                        extra_files={"model_card.md": card}, overwrite=True)  # fmt: skip
     log(f"saved: {out} (val loss {result.best_val_loss:.4f} after {result.steps} steps)")
     return PretrainResult(out, result.steps, config.max_steps, result.units_seen, result.seconds,

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
+from drugforge.core.runtime import check_output_path, make_logger
 from drugforge.molecules.data.io import read_molecules, write_table
 from drugforge.molecules.profile import DEFAULT_MAX_HEAVY_ATOMS, Profiler, profile_many
-from drugforge.core.runtime import check_output_path, make_logger
 
 __all__ = ["ProfileConfig", "ProfileSummary", "run_profile"]
 
@@ -27,7 +28,7 @@ __all__ = ["ProfileConfig", "ProfileSummary", "run_profile"]
 _PARALLEL_FROM = 20_000
 
 
-class ProfileConfig(BaseModel):
+class ProfileConfig(RunConfig):
     """The validated configuration of one ``drugforge profile`` run."""
 
     model_config = ConfigDict(extra="forbid")

@@ -48,18 +48,22 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from rdkit import Chem
 
 from drugforge import __version__
+from drugforge.core.config import RunConfig
 from drugforge.core.engine import make_engine
 from drugforge.core.errors import DrugforgeError, InputError
 from drugforge.core.expressions import Expression, parse_expression
+from drugforge.core.interrupt import Interrupts, Terminated
 from drugforge.core.part_merge import STATUSES, merge_parts
 from drugforge.core.progress import Progress
 from drugforge.core.resume import PartStore, file_digest, write_atomic
+from drugforge.core.runtime import OUTPUT_SUFFIXES, make_logger
 from drugforge.core.topk import select_top
 from drugforge.molecules.data.stream import LibraryChunk, LibraryReader
+from drugforge.molecules.profile import Profiler
 from drugforge.molecules.screening.chunk import (
     ChunkFilters,
     canonical_smiles,
@@ -70,9 +74,6 @@ from drugforge.molecules.screening.chunk import (
     substructure_query,
 )
 from drugforge.molecules.screening.dedup import Deduplicator, dedup_key
-from drugforge.core.runtime import OUTPUT_SUFFIXES, make_logger
-from drugforge.molecules.profile import Profiler
-from drugforge.core.interrupt import Interrupts, Terminated
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ScreenConfig", "ScreenSummary", "run_screen"]
 
@@ -94,7 +95,7 @@ _TEXT_PROPERTY = "alerts"
 
 
 # --------------------------------------------------------------------------------- config
-class ScreenConfig(BaseModel):
+class ScreenConfig(RunConfig):
     """Everything that defines a screen (saved in the work directory and the summary)."""
 
     model_config = ConfigDict(extra="forbid")

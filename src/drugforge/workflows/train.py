@@ -14,27 +14,37 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from drugforge.core.artifacts import save_model, write_json
+from drugforge.core.config import RunConfig
+from drugforge.core.errors import GateFailedError, InputError
+from drugforge.core.evaluation.fit import Evaluation, evaluate_split
+from drugforge.core.evaluation.gate import (
+    check_requirements,
+    parse_requirements,
+    validate_requirements,
+)
+from drugforge.core.runtime import Logger, make_logger
+from drugforge.core.selection.auto import AutoResult, ModelSpec
+from drugforge.core.splits import Split
 from drugforge.molecules.chem import StandardizerConfig
 from drugforge.molecules.data.dataset import MoleculeDataset, PrepReport, prepare_dataset
+from drugforge.molecules.data.input import read_input
 from drugforge.molecules.data.splits import make_split
-from drugforge.core.splits import Split
-from drugforge.core.errors import GateFailedError, InputError
-from drugforge.core.evaluation.gate import check_requirements, parse_requirements, validate_requirements
-from drugforge.molecules.models import build_model, get_model_class, model_choices, model_param_names
+from drugforge.molecules.models import (
+    build_model,
+    get_model_class,
+    model_choices,
+    model_param_names,
+)
 from drugforge.molecules.models.base import MolecularPredictor
 from drugforge.molecules.selection.auto import DEFAULT_POOL, select_model
-from drugforge.core.selection.auto import AutoResult, ModelSpec
-from drugforge.core.runtime import Logger, make_logger
-from drugforge.molecules.data.input import read_input
-from drugforge.core.evaluation.fit import Evaluation, evaluate_split
 
 SplitName = str  # random | scaffold | cluster | column:NAME
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(RunConfig):
     """The resolved, validated configuration of one training run (saved beside the model)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -287,7 +297,7 @@ def run_train(config: TrainConfig) -> TrainResult:
 
     final = attempts[-1]
     accepted = final.gate is None or bool(final.gate.get("passed"))
-    resolved = config.model_dump(mode="json")
+    resolved = config.resolved()
     metrics = {
         "test": final.evaluation.test_metrics,
         "test_per_task": final.evaluation.test_result.per_task,

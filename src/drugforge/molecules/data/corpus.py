@@ -40,10 +40,15 @@ from typing import Any, Literal
 
 import numpy as np
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.molecules.data.io_text import SMILES_NAMES
-from drugforge.core.errors import InputError
-from drugforge.molecules.featurize.tokenizer import SPECIAL_TOKENS, UNK, SmilesTokenizer, randomize_smiles
+from drugforge.molecules.featurize.tokenizer import (
+    SPECIAL_TOKENS,
+    UNK,
+    SmilesTokenizer,
+    randomize_smiles,
+)
 
 __all__ = [
     "EXTRA_TOKENS",

@@ -29,9 +29,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.chem.mol import StandardizerConfig, standardize_many
 from drugforge.molecules.data.io import MolTable
-from drugforge.core.errors import InputError
 
 __all__ = ["Dedupe", "MoleculeDataset", "PrepReport", "Task", "prepare_dataset"]
 

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.molecules.data.io_sdf import parse_sdf
 from drugforge.molecules.data.io_text import (
@@ -48,7 +49,6 @@ from drugforge.molecules.data.io_text import (
     parse_smi,
     sniff_txt,
 )
-from drugforge.core.errors import InputError
 
 __all__ = ["MolTable", "detect_format", "read_molecules", "write_table"]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from rdkit import Chem, rdBase
 
-from drugforge.molecules.data.io_text import RawTable
 from drugforge.core.errors import InputError
+from drugforge.molecules.data.io_text import RawTable
 
 #: the column that holds the SMILES written from each record's structure
 SDF_SMILES_COLUMN = "smiles"

@@ -33,6 +33,7 @@ from typing import Literal
 
 import pandas as pd
 
+from drugforge.core.errors import InputError
 from drugforge.molecules.data.io import (
     Format,
     LineKind,
@@ -42,7 +43,6 @@ from drugforge.molecules.data.io import (
     detect_format,
 )
 from drugforge.molecules.data.io_text import GZIP_MAGIC, SMILES_NAMES, _unique_header, sniff_txt
-from drugforge.core.errors import InputError
 
 __all__ = ["LibraryChunk", "LibraryReader", "RecordKind"]
 

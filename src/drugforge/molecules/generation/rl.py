@@ -32,11 +32,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 from drugforge.molecules.chem.scaffold import murcko_scaffold
 from drugforge.molecules.models.chemlm import ChemLM
 from drugforge.molecules.models.chemlm_net import pad_batch, sequence_log_probs
-from drugforge.core.training.hooks import TrainHooks
-from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 
 __all__ = [
     "AgentBatches",

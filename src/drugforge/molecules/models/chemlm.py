@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from drugforge.core.artifacts import read_generator_state
 from drugforge.core.errors import ArtifactError, InputError
 from drugforge.core.training.arrays import arrays_to_module, module_to_arrays
 from drugforge.core.training.data import BatchStream, ListData
@@ -43,7 +44,6 @@ from drugforge.molecules.models.chemlm_net import (
     pad_batch,
     sequence_log_probs,
 )
-from drugforge.core.artifacts import read_generator_state
 from drugforge.molecules.models.shipped import resolve_generator_dir
 
 __all__ = ["ChemLM", "load_chemlm"]

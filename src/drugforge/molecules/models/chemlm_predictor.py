@@ -51,14 +51,7 @@ import torch
 from rdkit import Chem
 from torch import Tensor, nn
 
-from drugforge.molecules.chem.mol import parse_smiles
 from drugforge.core.errors import InvalidSmilesError
-from drugforge.molecules.featurize.tokenizer import PAD_ID, UNK_ID, SmilesTokenizer
-from drugforge.molecules.models.base import ModelState, MolecularPredictor, MolLike, TaskType
-from drugforge.molecules.models.chemlm import ChemLM, load_chemlm
-from drugforge.molecules.models.chemlm_net import ChemLMConfig, ChemLMModule, pad_batch
-from drugforge.molecules.models.kernels import prepare_targets
-from drugforge.molecules.models.mlp import MLP, MLPConfig
 from drugforge.core.training.arrays import (
     ColumnScaler,
     arrays_to_module,
@@ -72,6 +65,13 @@ from drugforge.core.training.data import ListData, TensorData
 from drugforge.core.training.device import seed_everything
 from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 from drugforge.core.training.losses import masked_loss
+from drugforge.molecules.chem.mol import parse_smiles
+from drugforge.molecules.featurize.tokenizer import PAD_ID, UNK_ID, SmilesTokenizer
+from drugforge.molecules.models.base import ModelState, MolecularPredictor, MolLike, TaskType
+from drugforge.molecules.models.chemlm import ChemLM, load_chemlm
+from drugforge.molecules.models.chemlm_net import ChemLMConfig, ChemLMModule, pad_batch
+from drugforge.molecules.models.kernels import prepare_targets
+from drugforge.molecules.models.mlp import MLP, MLPConfig
 
 __all__ = [
     "ChemLMPredictor",

@@ -56,8 +56,13 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from drugforge.core.errors import InputError, InvalidSmilesError
-from drugforge.molecules.models.base import ModelState
+from drugforge.core.training.arrays import arrays_to_module, module_to_arrays
+from drugforge.core.training.data import TensorData
+from drugforge.core.training.device import resolve_device, seed_everything
+from drugforge.core.training.hooks import TrainHooks
+from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 from drugforge.molecules.data.token_data import prepare_smiles
+from drugforge.molecules.models.base import ModelState
 from drugforge.molecules.models.generator_training import (
     StepCounter,
     finite_or_none,
@@ -65,11 +70,6 @@ from drugforge.molecules.models.generator_training import (
     period_key,
 )
 from drugforge.molecules.models.smiles_vae import SmilesVAE
-from drugforge.core.training.arrays import arrays_to_module, module_to_arrays
-from drugforge.core.training.data import TensorData
-from drugforge.core.training.device import resolve_device, seed_everything
-from drugforge.core.training.hooks import TrainHooks
-from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 
 __all__ = ["CriticAlternation", "LatentGAN", "LatentGANConfig", "LatentGANModule"]
 

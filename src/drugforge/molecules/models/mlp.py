@@ -18,15 +18,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from drugforge.molecules.featurize import Featurizer
-from drugforge.molecules.models.base import ModelState, MolecularPredictor, MolLike, TaskType
-from drugforge.molecules.models.kernels import (
-    featurize_X,
-    featurizers_from_meta,
-    featurizers_to_meta,
-    prepare_targets,
-    resolve_featurizers,
-)
 from drugforge.core.training.arrays import (
     ColumnScaler,
     arrays_to_module,
@@ -40,6 +31,15 @@ from drugforge.core.training.data import TensorData
 from drugforge.core.training.device import seed_everything
 from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
 from drugforge.core.training.losses import masked_loss
+from drugforge.molecules.featurize import Featurizer
+from drugforge.molecules.models.base import ModelState, MolecularPredictor, MolLike, TaskType
+from drugforge.molecules.models.kernels import (
+    featurize_X,
+    featurizers_from_meta,
+    featurizers_to_meta,
+    prepare_targets,
+    resolve_featurizers,
+)
 
 __all__ = ["DEFAULT_FINGERPRINT", "MLP", "FingerprintMLP", "MLPConfig"]
 

@@ -29,6 +29,18 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from drugforge.core.training.arrays import (
+    ColumnScaler,
+    arrays_to_module,
+    holdout_split,
+    module_to_arrays,
+    outputs_to_predictions,
+    predict_torch,
+    validation_targets,
+)
+from drugforge.core.training.device import seed_everything
+from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
+from drugforge.core.training.losses import masked_loss
 from drugforge.molecules.featurize import Featurizer, get_featurizer
 from drugforge.molecules.featurize.graph import (
     ATOM_DIM,
@@ -46,18 +58,6 @@ from drugforge.molecules.models.kernels import (
     prepare_targets,
 )
 from drugforge.molecules.models.mlp import MLP, MLPConfig
-from drugforge.core.training.arrays import (
-    ColumnScaler,
-    arrays_to_module,
-    holdout_split,
-    module_to_arrays,
-    outputs_to_predictions,
-    predict_torch,
-    validation_targets,
-)
-from drugforge.core.training.device import seed_everything
-from drugforge.core.training.loop import TrainConfig, TrainResult, fit_torch
-from drugforge.core.training.losses import masked_loss
 
 __all__ = [
     "DMPNN",
