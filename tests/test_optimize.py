@@ -342,3 +342,16 @@ def test_bad_inputs_give_one_line_and_exit_2(
     Path(out).write_text("x\n")
     one_line_error(*run([*base, "--out", out, "--score", "qed"], capsys)[::2],  # type: ignore[arg-type]
                    "output exists; use --force to overwrite")  # fmt: skip
+
+
+def test_optimize_help_names_every_property_of_the_one_table() -> None:
+    """The constraint names in ``optimize --help`` are the property table's (no drift)."""
+    from drugforge.cli.optimize import PARSER
+    from drugforge.molecules.chem.properties import PROPERTIES, property_spellings
+
+    epilog = " ".join(PARSER["epilog"].split())
+    for prop in PROPERTIES:
+        assert f" {prop.name} " in epilog or f" {prop.name};" in epilog, prop.name
+    for alias, name in property_spellings().items():
+        if alias != name:
+            assert alias in epilog, alias

@@ -24,8 +24,10 @@ objective grammar (each --score is one quoted spec; options after spaces):
            reverse_sigmoid(low,high[,k])  step(low,high) (a bound may be empty)
            linear(low,high)  none()
   The total is the weighted geometric mean of the scored components, set to 0 when a
-  --constraint (NAME>=V, <=, >, <; NAME: a score name or qed sa mw logp tpsa hbd hba rotb
-  rings heavy_atoms), --must or --must-not SMARTS fails. --objective FILE (.json/.toml) holds
+  --constraint (NAME>=V, <=, >, <; NAME: a score name or a value of `drugforge profile`: qed
+  sa_score mw clogp tpsa hbd hba rotatable_bonds aromatic_rings fsp3 formal_charge heavy_atoms
+  rings; logp, rotb and sa are aliases of clogp, rotatable_bonds and sa_score; hbd/hba are
+  Lipinski's NH+OH / N+O counts as in profile), --must or --must-not SMARTS fails. --objective FILE (.json/.toml) holds
   the same as {"components": [{"kind": "model", "path": "DIR", "name": "pKi", "transform":
   {"kind": "sigmoid", "low": 5, "high": 9}}], "constraints": [{"metric": "qed", "op": ">=",
   "value": 0.5}], "must_not": ["[N+](=O)[O-]"]}; flags add to it.

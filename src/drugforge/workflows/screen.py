@@ -164,7 +164,7 @@ class ScreenConfig(RunConfig):
         default=None, description="Ray cluster address (default: start a local Ray instance)"
     )
     n_jobs: int = Field(default=0, ge=0, description="worker processes (0: one per core)")
-    resume: bool = Field(default=False, description="finish an interrupted screen (same command)")
+    resume: bool = Field(default=False, description="finish an interrupted screen with the same command; starts it when nothing was begun")
     force: bool = Field(default=False, description="overwrite outputs and start over")
     quiet: bool = False
 

@@ -57,7 +57,8 @@ class ColumnScaler:
         return cls(mean=np.zeros(n_columns), std=np.ones(n_columns))
 
     def transform(self, y: np.ndarray) -> np.ndarray:
-        return (np.asarray(y, dtype=np.float64) - self.mean) / self.std
+        scaled: np.ndarray = (np.asarray(y, dtype=np.float64) - self.mean) / self.std
+        return scaled
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}mean": np.asarray(self.mean, np.float64),
@@ -71,7 +72,8 @@ class ColumnScaler:
         )
 
     def inverse(self, y: np.ndarray) -> np.ndarray:
-        return np.asarray(y, dtype=np.float64) * self.std + self.mean
+        original: np.ndarray = np.asarray(y, dtype=np.float64) * self.std + self.mean
+        return original
 
 
 def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
