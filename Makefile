@@ -23,4 +23,4 @@ test: install
 check:
 	$(PYTHON) -m ruff check src tests benchmarks
 	$(PYTHON) -m mypy src
-	lint-imports --no-cache
+	"$$($(PYTHON) -c 'import os, sys; print(os.path.dirname(sys.executable))')/lint-imports" --no-cache

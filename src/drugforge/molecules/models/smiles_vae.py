@@ -1,21 +1,7 @@
 """SMILES variational autoencoder (``kind='smiles-vae'``), in the style of the MOSES VAE.
 
-After Polykovskiy et al. 2020 (MOSES, ``moses/vae/model.py``) and Gomez-Bombarelli et al. 2018:
-a recurrent encoder reads the SMILES tokens into a Gaussian posterior ``q(z | x)``, a recurrent
-decoder writes the tokens back, conditioned on ``z`` at every step. Shapes (``B`` molecules,
-``L`` tokens with ``<bos>``/``<eos>``, ``V`` vocabulary, ``E`` embedding, ``Z`` latent)::
-
-    ids (B, L) -> embedding (B, L, E) -> bidirectional GRU -> last layer, both directions
-               -> h (B, 2 * encoder_hidden) -> mu, logvar (B, Z)
-    z = mu + exp(logvar / 2) * eps                                   (reparameterization)
-    z -> h0 (decoder_layers, B, decoder_hidden)                      (one linear map)
-    [embedding(ids[:, :-1]) ; z] (B, L-1, E+Z) -> GRU decoder -> logits (B, L-1, V)
-
-The loss per molecule is the negative ELBO with a weighted KL term (a beta-VAE)::
-
-    recon = sum over tokens of the cross-entropy of ids[:, 1:]       (nats per molecule)
-    kl    = KL(q(z|x) || N(0, I)) = 0.5 * sum(exp(logvar) + mu^2 - 1 - logvar)
-    loss  = recon + beta * kl
+The network, its shapes and the loss (the negative ELBO with a weighted KL term, a beta-VAE)
+are described in :mod:`drugforge.molecules.models.smiles_vae_net`.
 
 ``beta`` rises linearly from ``kl_weight_start`` to ``kl_weight`` over the first
 ``kl_anneal_fraction`` of the optimizer steps (KL annealing, Bowman et al. 2016) through a
