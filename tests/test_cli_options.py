@@ -149,3 +149,22 @@ def test_pretrain_architecture_rules_live_in_the_configs(
     with pytest.raises(DrugforgeError) as err:
         build_config(model, {}, out="o", **extra)
     assert message in str(err.value)
+
+
+def test_every_workflow_is_a_run_function_of_one_config() -> None:
+    """The workflow registry names run functions whose one parameter is a RunConfig: what a
+    front end needs to validate settings and call the command; every CLI command but the
+    listing ``models`` reaches one."""
+    import inspect
+    import typing
+
+    from drugforge.core.config import RunConfig
+    from drugforge.workflows import WORKFLOWS
+
+    for name in WORKFLOWS.names():
+        run_x = WORKFLOWS.get(name)
+        (param,) = inspect.signature(run_x).parameters
+        config = typing.get_type_hints(run_x)[param]
+        assert issubclass(config, RunConfig), name
+    commands = {name.split(".")[0] for name in WORKFLOWS.names()}
+    assert commands == set(COMMANDS.names()) - {"models"}

@@ -138,7 +138,8 @@ def test_unknown_featurizer_lists_choices() -> None:
     with pytest.raises(ValueError) as err:
         get_featurizer("ecfp5")
     assert str(err.value) == (
-        "unknown featurizer 'ecfp5'; choose from: ecfp, ecfp_count, fcfp, maccs, rdkit2d"
+        "unknown featurizer 'ecfp5' (did you mean 'ecfp'?); choose from: ecfp, ecfp_count, "
+        "fcfp, maccs, rdkit2d"
     )
 
 

@@ -9,38 +9,26 @@ workflow and prints the result. Nothing here builds a model or touches data dire
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from drugforge import __version__
 from drugforge.core.errors import DrugforgeError
+from drugforge.core.registry import Registry
 
 __all__ = ["COMMANDS", "build_parser", "command_module", "main"]
 
 #: subcommand -> its module under ``drugforge.cli``, in the order ``drugforge --help`` lists them
-COMMANDS: dict[str, str] = {
-    "train": "train",
-    "predict": "predict",
-    "evaluate": "evaluate",
-    "export": "export",
-    "screen": "screen",
-    "datasets": "datasets",
-    "models": "models",
-    "demo": "demo",
-    "pretrain": "pretrain",
-    "generate": "generate",
-    "embed": "embed",
-    "profile": "profile",
-    "optimize": "optimize",
-    "benchmark": "benchmark",
-}
+COMMANDS: Registry[ModuleType] = Registry("command")
+for _name in ("train", "predict", "evaluate", "export", "screen", "datasets", "models", "demo",
+              "pretrain", "generate", "embed", "profile", "optimize", "benchmark"):
+    COMMANDS.register(_name, f"drugforge.cli.{_name}")
 
 
 def command_module(name: str) -> ModuleType:
     """The module of subcommand ``name`` (imported on first use; it imports its workflow lazily)."""
-    return importlib.import_module(f"drugforge.cli.{COMMANDS[name]}")
+    return COMMANDS.get(name)
 
 
 def build_parser(argv: Sequence[str] = (), *, every: bool = False) -> argparse.ArgumentParser:
@@ -52,7 +40,7 @@ def build_parser(argv: Sequence[str] = (), *, every: bool = False) -> argparse.A
     )
     parser.add_argument("--version", action="version", version=f"drugforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS.names():
         module = command_module(name)
         command = sub.add_parser(name, help=module.HELP, **getattr(module, "PARSER", {}))
         if every or (len(argv) > 0 and argv[0] == name):

@@ -9,7 +9,7 @@ choices and the closest match::
     unknown model 'svn' (did you mean 'svm'?); choose from: chem-lm, ensemble, gbm, ...
 
 Entries are added either lazily, by a ``"package.module:attribute"`` string (one line per model
-family, in the modality package that owns it), or directly with :meth:`Registry.add` (a class
+family, in the modality package that owns it; ``"package.module"`` names a module), or directly with :meth:`Registry.add` (a class
 object; also usable as a decorator).
 
 The registries that the saved-model loader needs (models, generators) are created here, in
@@ -44,7 +44,8 @@ class Entry:
         if not isinstance(self.target, str):
             return self.target
         module, _, attribute = self.target.partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        imported = importlib.import_module(module)
+        return getattr(imported, attribute) if attribute else imported  # "module": the module
 
 
 class Registry(Generic[T]):
@@ -129,6 +130,10 @@ class Registry(Generic[T]):
         entry = self._entries.get(name) or self._entries[self.check(name)]
         obj: T = entry.load()
         return obj
+
+    def values(self) -> list[T]:
+        """Every registered object (lazy ones are imported now), in registration order."""
+        return [self.get(name) for name in self.names()]
 
     def __contains__(self, name: object) -> bool:
         self._load_providers()

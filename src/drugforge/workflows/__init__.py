@@ -1,0 +1,39 @@
+"""The commands users know, each ``run_x(config) -> result``, named in one registry.
+
+Front ends (the CLI; the REST API and web app next) find a command here: its entry is the run
+function, whose one parameter is the command's :class:`~drugforge.core.config.RunConfig`, so a
+front end validates the same settings and gets the same errors whichever way a user comes in.
+Commands do not import each other (an import contract; ``demo`` chains train, evaluate and
+predict by design).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drugforge.core.registry import Registry
+
+__all__ = ["WORKFLOWS"]
+
+WORKFLOWS: Registry[Any] = Registry("workflow")
+
+_W = "drugforge.workflows"
+WORKFLOWS.register("train", f"{_W}.train:run_train", "train, evaluate, gate and save a model")
+WORKFLOWS.register("predict", f"{_W}.predict:run_predict", "predict every row of a file")
+WORKFLOWS.register("evaluate", f"{_W}.evaluate:run_evaluate", "score a saved model on a file")
+WORKFLOWS.register("export", f"{_W}.export:run_export", "write a saved model as ONNX")
+WORKFLOWS.register("screen", f"{_W}.screen:run_screen", "score, filter and rank a library")
+WORKFLOWS.register("datasets.show", f"{_W}.datasets:run_dataset_show", "describe a dataset")
+WORKFLOWS.register("datasets.export", f"{_W}.datasets:run_dataset_export", "write a dataset")
+WORKFLOWS.register("demo", f"{_W}.demo:run_demo", "train, evaluate, predict a built-in set")
+WORKFLOWS.register("pretrain", f"{_W}.pretrain:run_pretrain", "pretrain the chemical LM")
+WORKFLOWS.register("pretrain.smiles-vae", f"{_W}.generative_train:run_train_vae",
+                   "train a SMILES VAE")
+WORKFLOWS.register("pretrain.latent-gan", f"{_W}.generative_train:run_train_latent_gan",
+                   "train a latent GAN on a SMILES VAE")
+WORKFLOWS.register("generate", f"{_W}.generate:run_generate", "sample molecules")
+WORKFLOWS.register("embed", f"{_W}.embed:run_embed", "one vector per molecule")
+WORKFLOWS.register("profile", f"{_W}.profile:run_profile", "drug-likeness and toxicity profile")
+WORKFLOWS.register("optimize", f"{_W}.optimize:run_optimize", "goal-directed generation")
+WORKFLOWS.register("benchmark.moses", f"{_W}.benchmark:run_moses_benchmark",
+                   "the MOSES metrics of generated molecules")

@@ -15,6 +15,8 @@ import numpy as np
 from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
+from drugforge.core.registry import Registry
+
 __all__ = [
     "FEATURIZERS",
     "Featurizer",
@@ -61,22 +63,21 @@ class Featurizer(ABC):
         return f"{type(self).__name__}({args})"
 
 
-FEATURIZERS: dict[str, type[Featurizer]] = {}
+#: the featurizer registry: ``featurizer: NAME`` in model parameters and configs
+FEATURIZERS: Registry[type[Featurizer]] = Registry("featurizer")
 
 _F = TypeVar("_F", bound=type[Featurizer])
 
 
 def register_featurizer(cls: _F) -> _F:
     """Class decorator: add ``cls`` to :data:`FEATURIZERS` under ``cls.name``."""
-    if cls.name in FEATURIZERS and FEATURIZERS[cls.name] is not cls:
-        raise ValueError(f"featurizer name {cls.name!r} is already registered")
-    FEATURIZERS[cls.name] = cls
+    FEATURIZERS.add(cls, name=cls.name)
     return cls
 
 
 def list_featurizers() -> list[str]:
     """Registered featurizer names, sorted (feeds CLI ``choices`` and error messages)."""
-    return sorted(FEATURIZERS)
+    return sorted(FEATURIZERS.names())
 
 
 def get_featurizer(name: str, **params: Any) -> Featurizer:
@@ -85,14 +86,10 @@ def get_featurizer(name: str, **params: Any) -> Featurizer:
     Raises
     ------
     ValueError
-        For an unknown name (the message lists the choices) or bad parameters.
+        For an unknown name (the message lists the choices and the closest one) or bad
+        parameters.
     """
-    try:
-        cls = FEATURIZERS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown featurizer {name!r}; choose from: {', '.join(list_featurizers())}"
-        ) from None
+    cls = FEATURIZERS.get(name)
     try:
         return cls(**params)
     except TypeError as err:  # unexpected keyword: say which featurizer, keep it one line
