@@ -23,7 +23,6 @@ Multi-task targets get one independent GP per task on its labelled rows.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
@@ -37,17 +36,16 @@ from drugforge.molecules.models.base import (
     MolecularPredictor,
     MolLike,
     TaskType,
-    check_state_format,
 )
 from drugforge.molecules.models.kernels import (
     KERNEL_FEATURIZER,
     KERNEL_FEATURIZER_DEFAULTS,
+    TaskArray,
     blas_threads,
     cached_reference,
-    compact_features,
     featurize_X,
-    featurizers_from_meta,
-    featurizers_to_meta,
+    kernel_model_from_state,
+    kernel_model_state,
     prepare_targets,
     resolve_featurizers,
     tanimoto_kernel,
@@ -56,6 +54,10 @@ from drugforge.molecules.models.kernels import (
 __all__ = ["TanimotoGP"]
 
 _FORMAT = 1
+#: per-task arrays of the saved state: training rows, dual weights, class weights (classifier)
+_TASK_ARRAYS: tuple[TaskArray, ...] = (
+    ("rows", np.int64, True), ("alpha", np.float64, True), ("sqrt_w", np.float64, False)
+)
 #: Exact GP: the eigendecomposition takes minutes beyond ~10k molecules.
 MAX_TRAIN_ROWS = 10_000
 #: Hyperparameters are fitted on at most this many (fixed-seed random) training molecules.
@@ -433,42 +435,12 @@ class TanimotoGP(MolecularPredictor):
     # -------------------------------------------------------------------------------- state
     def get_state(self) -> ModelState:
         self._check_fitted()
-        arrays: dict[str, np.ndarray] = {"train_features": compact_features(self.train_features_)}
-        tasks_meta = []
-        for j, t in enumerate(self.tasks_):
-            arrays[f"task{j}.rows"] = np.asarray(t["rows"], dtype=np.int64)
-            arrays[f"task{j}.alpha"] = np.asarray(t["alpha"], dtype=np.float64)
-            if "sqrt_w" in t:
-                arrays[f"task{j}.sqrt_w"] = np.asarray(t["sqrt_w"], dtype=np.float64)
-            tasks_meta.append({k: v for k, v in t.items() if k not in ("rows", "alpha", "sqrt_w")})
-        meta = {
-            "model": self.name,
-            "format": _FORMAT,
-            "params": copy.deepcopy(self.get_params()),
-            "featurizers": featurizers_to_meta(self.featurizers_),
-            "n_tasks": self.n_tasks_,
-            "n_features": self.n_features_,
-            "tasks": tasks_meta,
-        }
-        return ModelState(arrays=arrays, meta=meta)
+        return kernel_model_state(self, _FORMAT, ("train_features", self.train_features_),
+                                  _TASK_ARRAYS)  # fmt: skip
 
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
-        meta = state.meta
-        check_state_format(meta, cls.name, _FORMAT)
-        model = cls(**meta["params"])
-        model.featurizers_ = featurizers_from_meta(meta["featurizers"])
-        model.train_features_ = np.asarray(state.arrays["train_features"], dtype=np.float32)
-        model.n_tasks_ = int(meta["n_tasks"])
-        model.n_features_ = int(meta["n_features"])
-        tasks = []
-        for j, t in enumerate(meta["tasks"]):
-            t = dict(t)
-            t["rows"] = np.asarray(state.arrays[f"task{j}.rows"], dtype=np.int64)
-            t["alpha"] = np.asarray(state.arrays[f"task{j}.alpha"], dtype=np.float64)
-            if f"task{j}.sqrt_w" in state.arrays:
-                t["sqrt_w"] = np.asarray(state.arrays[f"task{j}.sqrt_w"], dtype=np.float64)
-            tasks.append(t)
-        model.tasks_ = tasks
+        model, matrix = kernel_model_from_state(cls, state, _FORMAT, "train_features", _TASK_ARRAYS)
+        model.train_features_ = matrix
         model._factors = [None] * model.n_tasks_  # rebuilt lazily when a std is asked for
         return model

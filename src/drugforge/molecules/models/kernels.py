@@ -24,15 +24,23 @@ new rows times the reference rows instead of the full width. Same values as
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from drugforge.molecules.featurize import Featurizer, featurize_many, get_featurizer
-from drugforge.molecules.models.base import MolLike, TaskType, as_2d_targets
+from drugforge.molecules.models.base import (
+    ModelState,
+    MolecularPredictor,
+    MolLike,
+    TaskType,
+    as_2d_targets,
+    check_state_format,
+)
 
 __all__ = [
     "DEFAULT_FINGERPRINT",
@@ -40,6 +48,7 @@ __all__ = [
     "KERNEL_FEATURIZER_DEFAULTS",
     "KernelKind",
     "TanimotoReference",
+    "TaskArray",
     "blas_threads",
     "cached_reference",
     "compact_features",
@@ -47,6 +56,8 @@ __all__ = [
     "featurize_X",
     "featurizers_from_meta",
     "featurizers_to_meta",
+    "kernel_model_from_state",
+    "kernel_model_state",
     "prepare_targets",
     "resolve_featurizers",
     "tanimoto_binary",
@@ -385,3 +396,57 @@ def compact_features(X: np.ndarray) -> np.ndarray:
         if top <= np.iinfo(np.uint16).max:
             return X.astype(np.uint16)
     return X
+
+
+# ------------------------------------------------------------------- kernel models' state
+#: a per-task array of a kernel model's state: (key in the task dict, dtype, required)
+TaskArray = tuple[str, type, bool]
+_K = TypeVar("_K", bound=MolecularPredictor)
+
+
+def kernel_model_state(model: MolecularPredictor, fmt: int, features: tuple[str, np.ndarray],
+                       task_arrays: Sequence[TaskArray]) -> ModelState:  # fmt: skip
+    """The saved state of a kernel model (SVM, GP): its feature matrix, per-task arrays
+    ``task{j}.{key}`` and the rest of each task dict as JSON, with params and featurizers."""
+    name, matrix = features
+    arrays: dict[str, np.ndarray] = {name: compact_features(matrix)}
+    keys = {key for key, _, _ in task_arrays}
+    tasks_meta: list[dict[str, Any]] = []
+    for j, task in enumerate(model.tasks_):
+        for key, dtype, _ in task_arrays:
+            if key in task:
+                arrays[f"task{j}.{key}"] = np.asarray(task[key], dtype=dtype)
+        tasks_meta.append({k: v for k, v in task.items() if k not in keys})
+    meta = {
+        "model": model.name,
+        "format": fmt,
+        "params": copy.deepcopy(model.get_params()),
+        "featurizers": featurizers_to_meta(model.featurizers_),
+        "n_tasks": model.n_tasks_,
+        "n_features": model.n_features_,
+        "tasks": tasks_meta,
+    }
+    return ModelState(arrays=arrays, meta=meta)
+
+
+def kernel_model_from_state(cls: type[_K], state: ModelState, fmt: int, features: str,
+                            task_arrays: Sequence[TaskArray]) -> tuple[_K, np.ndarray]:  # fmt: skip
+    """Rebuild what :func:`kernel_model_state` saved: the model (``tasks_`` set) and its
+    feature matrix (float32). A required per-task array that is missing is a KeyError."""
+    meta = state.meta
+    check_state_format(meta, cls.name, fmt)
+    model = cls(**meta["params"])
+    model.featurizers_ = featurizers_from_meta(meta["featurizers"])
+    matrix = np.asarray(state.arrays[features], dtype=np.float32)
+    model.n_tasks_ = int(meta["n_tasks"])
+    model.n_features_ = int(meta["n_features"])
+    tasks = []
+    for j, saved in enumerate(meta["tasks"]):
+        task = dict(saved)
+        for key, dtype, required in task_arrays:
+            name = f"task{j}.{key}"
+            if required or name in state.arrays:
+                task[key] = np.asarray(state.arrays[name], dtype=dtype)
+        tasks.append(task)
+    model.tasks_ = tasks
+    return model, matrix

@@ -15,7 +15,6 @@ Multi-task targets get one SVM per task, fitted on the rows where that task is l
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal, Self
 
@@ -30,18 +29,17 @@ from drugforge.molecules.models.base import (
     MolecularPredictor,
     MolLike,
     TaskType,
-    check_state_format,
 )
 from drugforge.molecules.models.kernels import (
     DEFAULT_FINGERPRINT,
     KERNEL_FEATURIZER,
     KERNEL_FEATURIZER_DEFAULTS,
+    TaskArray,
     blas_threads,
     cached_reference,
-    compact_features,
     featurize_X,
-    featurizers_from_meta,
-    featurizers_to_meta,
+    kernel_model_from_state,
+    kernel_model_state,
     prepare_targets,
     resolve_featurizers,
     tanimoto_kernel,
@@ -50,6 +48,10 @@ from drugforge.molecules.models.kernels import (
 __all__ = ["DEFAULT_FINGERPRINT", "TanimotoSVM", "fit_platt"]
 
 _FORMAT = 1
+#: per-task arrays of the saved state: support vectors (rows of support_features_), dual coefs
+_TASK_ARRAYS: tuple[TaskArray, ...] = (
+    ("support_index", np.int64, True), ("dual", np.float64, True)
+)
 #: Above this the n x n float64 kernel (5 GB at 25k) no longer fits comfortably in memory.
 MAX_TRAIN_ROWS = 25_000
 
@@ -301,39 +303,11 @@ class TanimotoSVM(MolecularPredictor):
     # -------------------------------------------------------------------------------- state
     def get_state(self) -> ModelState:
         self._check_fitted()
-        arrays: dict[str, np.ndarray] = {
-            "support_features": compact_features(self.support_features_)
-        }
-        tasks_meta: list[dict[str, Any]] = []
-        for j, t in enumerate(self.tasks_):
-            arrays[f"task{j}.support_index"] = np.asarray(t["support_index"], dtype=np.int64)
-            arrays[f"task{j}.dual"] = np.asarray(t["dual"], dtype=np.float64)
-            tasks_meta.append({k: v for k, v in t.items() if k not in ("support_index", "dual")})
-        meta = {
-            "model": self.name,
-            "format": _FORMAT,
-            "params": copy.deepcopy(self.get_params()),
-            "featurizers": featurizers_to_meta(self.featurizers_),
-            "n_tasks": self.n_tasks_,
-            "n_features": self.n_features_,
-            "tasks": tasks_meta,
-        }
-        return ModelState(arrays=arrays, meta=meta)
+        return kernel_model_state(self, _FORMAT, ("support_features", self.support_features_),
+                                  _TASK_ARRAYS)  # fmt: skip
 
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
-        meta = state.meta
-        check_state_format(meta, cls.name, _FORMAT)
-        model = cls(**meta["params"])
-        model.featurizers_ = featurizers_from_meta(meta["featurizers"])
-        model.support_features_ = np.asarray(state.arrays["support_features"], dtype=np.float32)
-        model.n_tasks_ = int(meta["n_tasks"])
-        model.n_features_ = int(meta["n_features"])
-        tasks = []
-        for j, t in enumerate(meta["tasks"]):
-            t = dict(t)
-            t["support_index"] = np.asarray(state.arrays[f"task{j}.support_index"], np.int64)
-            t["dual"] = np.asarray(state.arrays[f"task{j}.dual"], dtype=np.float64)
-            tasks.append(t)
-        model.tasks_ = tasks
+        model, matrix = kernel_model_from_state(cls, state, _FORMAT, "support_features", _TASK_ARRAYS)
+        model.support_features_ = matrix
         return model
