@@ -425,3 +425,17 @@ def test_classification_calibration_well_calibrated() -> None:
     # badly calibrated: always says 0.9 for a 50 % event
     bad = classification_calibration_report(np.tile([0.0, 1.0], 50), np.full(100, 0.9))
     assert bad["overall"]["ece"] == pytest.approx(0.4)
+
+
+def test_metric_tables_come_from_the_registry() -> None:
+    """Names, directions and ranges are the registry's: one definition per metric."""
+    from drugforge.core.evaluation.metric_registry import METRICS
+    from drugforge.core.evaluation.metrics import METRIC_BOUNDS, METRIC_DIRECTIONS, TASK_METRICS
+
+    assert list(METRIC_DIRECTIONS) == list(METRICS.names())
+    for metric in METRICS.values():
+        assert METRIC_DIRECTIONS[metric.name] == metric.direction
+        assert METRIC_BOUNDS[metric.name] == metric.bounds
+        assert metric.name in TASK_METRICS[metric.task]
+    with pytest.raises(ValueError, match=r"unknown metric 'rmsee' \(did you mean 'rmse'\?\)"):
+        METRICS.get("rmsee")

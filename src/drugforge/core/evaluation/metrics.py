@@ -25,8 +25,6 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from drugforge.core.errors import InputError
 from drugforge.core.evaluation.calibration import (
@@ -36,75 +34,30 @@ from drugforge.core.evaluation.calibration import (
     gaussian_nll,
     miscalibration_area,
 )
+from drugforge.core.evaluation.metric_registry import METRICS, Direction
 
 TaskType = Literal["regression", "classification"]
-Direction = Literal["higher", "lower"]
 
 TASKS: tuple[str, ...] = ("regression", "classification")
-REGRESSION_METRICS: tuple[str, ...] = ("rmse", "mae", "r2", "spearman", "pearson")
-CLASSIFICATION_METRICS: tuple[str, ...] = (
-    "roc_auc",
-    "pr_auc",
-    "balanced_accuracy",
-    "accuracy",
-    "f1",
-    "mcc",
-    "brier",
-    "log_loss",
+#: the per-target metrics every task reports, in report order (computed from the registry)
+REGRESSION_METRICS: tuple[str, ...] = tuple(
+    m.name for m in METRICS.values() if m.task == "regression" and m.compute is not None
+)
+CLASSIFICATION_METRICS: tuple[str, ...] = tuple(
+    m.name for m in METRICS.values() if m.task == "classification" and m.compute is not None
 )
 #: every metric :func:`compute_metrics` can report for a task (the optional ones need inputs:
 #: ``cliff_rmse`` a ``cliff_mol`` mask, ``nll`` / ``miscalibration_area`` a predicted std)
 TASK_METRICS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "regression": REGRESSION_METRICS + ("cliff_rmse", "nll", "miscalibration_area"),
-        "classification": CLASSIFICATION_METRICS + ("ece",),
-    }
+    {task: tuple(m.name for m in METRICS.values() if m.task == task) for task in TASKS}
 )
-
-#: which way is better for each metric name (the registry the gate and model selection use)
+#: which way is better for each metric name (what the gate and model selection use)
 METRIC_DIRECTIONS: Mapping[str, Direction] = MappingProxyType(
-    {
-        "rmse": "lower",
-        "mae": "lower",
-        "r2": "higher",
-        "spearman": "higher",
-        "pearson": "higher",
-        "cliff_rmse": "lower",
-        "nll": "lower",
-        "miscalibration_area": "lower",
-        "roc_auc": "higher",
-        "pr_auc": "higher",
-        "balanced_accuracy": "higher",
-        "accuracy": "higher",
-        "f1": "higher",
-        "mcc": "higher",
-        "brier": "lower",
-        "log_loss": "lower",
-        "ece": "lower",
-    }
+    {m.name: m.direction for m in METRICS.values()}
 )
-
 #: the range each metric can take (a requirement outside it can never be met)
 METRIC_BOUNDS: Mapping[str, tuple[float, float]] = MappingProxyType(
-    {
-        "rmse": (0.0, math.inf),
-        "mae": (0.0, math.inf),
-        "r2": (-math.inf, 1.0),
-        "spearman": (-1.0, 1.0),
-        "pearson": (-1.0, 1.0),
-        "cliff_rmse": (0.0, math.inf),
-        "nll": (-math.inf, math.inf),
-        "miscalibration_area": (0.0, 0.5),
-        "roc_auc": (0.0, 1.0),
-        "pr_auc": (0.0, 1.0),
-        "balanced_accuracy": (0.0, 1.0),
-        "accuracy": (0.0, 1.0),
-        "f1": (0.0, 1.0),
-        "mcc": (-1.0, 1.0),
-        "brier": (0.0, 1.0),
-        "log_loss": (0.0, math.inf),
-        "ece": (0.0, 1.0),
-    }
+    {m.name: m.bounds for m in METRICS.values()}
 )
 
 _PRIMARY: Mapping[str, str] = MappingProxyType({"regression": "rmse", "classification": "roc_auc"})
@@ -182,12 +135,6 @@ def _macro(rows: Sequence[Mapping[str, float]], keys: Sequence[str]) -> dict[str
     return out
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return _NAN
-    return float(np.clip(np.corrcoef(a, b)[0, 1], -1.0, 1.0))
-
-
 def _masked_pair(yt: np.ndarray, yp: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
     """Rows of one task with a label and a prediction; notes the labelled rows without one."""
     labelled = np.isfinite(yt)
@@ -201,6 +148,13 @@ def _masked_pair(yt: np.ndarray, yp: np.ndarray, name: str, notes: list[str]) ->
 # --------------------------------------------------------------------------- regression
 
 
+def _compute(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """One registered per-target metric of the labelled rows ``y``, ``p``."""
+    compute = METRICS.get(metric).compute
+    assert compute is not None
+    return compute(y, p)
+
+
 def _regression_task(
     yt: np.ndarray, yp: np.ndarray, name: str, notes: list[str]
 ) -> dict[str, float]:
@@ -212,16 +166,9 @@ def _regression_task(
         notes.append(f"{name}: no labelled rows; regression metrics not defined")
         row.update({k: _NAN for k in REGRESSION_METRICS})
         return row
-    r = y - p
-    row["rmse"] = float(np.sqrt(np.mean(r**2)))
-    row["mae"] = float(np.mean(np.abs(r)))
+    for metric in REGRESSION_METRICS:
+        row[metric] = _compute(metric, y, p)
     ss_tot = float(np.sum((y - y.mean()) ** 2))
-    if n < 2 or ss_tot == 0.0:
-        row["r2"] = _NAN
-    else:
-        row["r2"] = 1.0 - float(np.sum(r**2)) / ss_tot
-    row["pearson"] = _pearson(y, p)
-    row["spearman"] = _pearson(stats.rankdata(y), stats.rankdata(p)) if n >= 2 else _NAN
     if n < 2:
         notes.append(f"{name}: only 1 labelled row; r2 and correlations not defined")
     elif ss_tot == 0.0:
@@ -321,35 +268,14 @@ def _classification_task(
         notes.append(f"{name}: no labelled rows; classification metrics not defined")
         row.update({k: _NAN for k in CLASSIFICATION_METRICS})
         return row
-    if 0 < n_pos < n:
-        row["roc_auc"] = float(roc_auc_score(y, p))
-        row["pr_auc"] = float(average_precision_score(y, p))
-    else:
+    if not 0 < n_pos < n:
         only = "1" if n_pos else "0"
         notes.append(
             f"{name}: only class {only} among {n} labelled row(s); roc_auc and pr_auc not "
             f"defined and left out of the mean"
         )
-        row["roc_auc"] = row["pr_auc"] = _NAN
-    hard = p >= 0.5
-    pos = y == 1
-    tp = float(np.sum(hard & pos))
-    tn = float(np.sum(~hard & ~pos))
-    fp = float(np.sum(hard & ~pos))
-    fn = float(np.sum(~hard & pos))
-    recalls = [tp / (tp + fn)] if n_pos else []
-    if n_pos < n:
-        recalls.append(tn / (tn + fp))
-    row["balanced_accuracy"] = float(np.mean(recalls))
-    row["accuracy"] = (tp + tn) / n
-    denom_f1 = 2 * tp + fp + fn
-    row["f1"] = 2 * tp / denom_f1 if denom_f1 else 0.0
-    denom_mcc = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    row["mcc"] = (tp * tn - fp * fn) / denom_mcc if denom_mcc else 0.0
-    row["brier"] = float(np.mean((p - y) ** 2))
-    eps = np.finfo(np.float64).eps
-    pc = np.clip(p, eps, 1.0 - eps)
-    row["log_loss"] = float(-np.mean(y * np.log(pc) + (1 - y) * np.log(1.0 - pc)))
+    for metric in CLASSIFICATION_METRICS:
+        row[metric] = _compute(metric, y, p)
     return {k: row[k] for k in ("n", "n_positive", *CLASSIFICATION_METRICS)}
 
 
