@@ -175,6 +175,9 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
         if body.startswith("# "):
             body = body.split("\n", 1)[1].strip()
         parts.append(f"\n### {title}\n\n{body}\n")
+    refactor = RESULTS / "refactor" / "README.md"
+    if refactor.is_file():
+        parts.append("\n" + refactor.read_text().strip() + "\n")
     if notes.is_file():
         parts.append("\n" + notes.read_text())
     (REPO / "docs" / "benchmarks.md").write_text("".join(parts))

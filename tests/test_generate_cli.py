@@ -126,13 +126,14 @@ def test_second_generate_reads_the_corpus_novelty_set_from_the_cache(
 
 
 def test_cached_canonical_set_equals_a_fresh_canonicalization(corpus: Path, tmp_path: Path) -> None:
-    from drugforge.molecules.data.corpus import corpus_file, file_sha256, read_smiles_set
+    from drugforge.core.runtime import sha256_file
+    from drugforge.molecules.data.corpus import corpus_file, read_smiles_set
     from drugforge.molecules.data.corpus_cache import canonical_smiles_set
 
     file = corpus_file(corpus)
     fresh = read_smiles_set([file], canonical=True)
-    first = canonical_smiles_set(file, file_sha256(corpus), folder=tmp_path)
-    cached = canonical_smiles_set(file, file_sha256(corpus), folder=tmp_path)
+    first = canonical_smiles_set(file, sha256_file(corpus), folder=tmp_path)
+    cached = canonical_smiles_set(file, sha256_file(corpus), folder=tmp_path)
     assert len(fresh) > 190 and first == fresh and cached == fresh
     # another checksum (a changed file) is another entry, never the old set
     assert canonical_smiles_set(file, "0" * 64, folder=tmp_path) == fresh

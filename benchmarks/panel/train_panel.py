@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from drugforge.molecules.data.corpus import file_sha256
+from drugforge.core.runtime import sha256_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from panel_spec import (
@@ -262,7 +262,7 @@ def collect(group: Group, model_dir: Path, command: list[str], seconds: float) -
     trees = [b.num_trees() if b is not None else 0 for b in getattr(model, "boosters_", [])]
     return {
         "command": command, "seed": SEED, "seconds": round(seconds, 1),
-        "data_sha256": file_sha256(SHARED_MOLECULENET / group.file),
+        "data_sha256": sha256_file(SHARED_MOLECULENET / group.file),
         "n_train": len(split["smiles"]["train"]), "n_val": len(split["smiles"]["val"]),
         "n_test": len(split["smiles"]["test"]), "metrics": metrics, "per_task": per_task,
         "trees": trees, "uncertainty": loaded.uncertainty,
@@ -288,7 +288,7 @@ def ship(group: Group, model_dir: Path, info: dict[str, Any], ad: dict[str, Any]
                        "description": ep.description} for ep in group.endpoints],
         "ad": {"fingerprint": {"name": "ecfp", "radius": 2, "size": 2048, "counts": False},
                "file": "ad_train.safetensors",
-               "sha256": file_sha256(tmp / "ad_train.safetensors"),
+               "sha256": sha256_file(tmp / "ad_train.safetensors"),
                "n_train": int(train_packed.shape[0]), "threshold": ad["threshold"],
                "threshold_rule": ad["rule"]},
         "split": {"method": "scaffold", "seed": info["seed"], "n_train": info["n_train"],

@@ -30,7 +30,6 @@ predictor's pretrained encoder) without importing this module.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import platform
@@ -51,6 +50,7 @@ from drugforge.core.evaluation.uncertainty import apply_uncertainty
 from drugforge.core.predictor import ModelState, Predictor
 from drugforge.core.progress import Progress
 from drugforge.core.registry import GENERATORS, MODELS
+from drugforge.core.runtime import sha256_file
 
 MANIFEST = "manifest.json"
 WEIGHTS = "model.safetensors"
@@ -58,15 +58,6 @@ MODEL_JSON = "model.json"
 MODEL_FORMAT = "drugforge-model"
 GENERATOR_FORMAT = "drugforge-generator"
 GENERATOR_FORMAT_VERSION = 1
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_json(path: Path, model_dir: Path) -> Any:

@@ -6,6 +6,7 @@ checked (type, overwrite) before any work starts; results and model cards name t
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import sys
@@ -22,6 +23,7 @@ __all__ = [
     "cpu_model",
     "hardware_summary",
     "make_logger",
+    "sha256_file",
 ]
 
 Logger = Callable[[str], None]
@@ -72,3 +74,11 @@ def hardware_summary(device: Any = None) -> str:
         text += f"; GPU {torch.cuda.get_device_name(device)}"
     return text
 
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks (artifact checksums, data hashes)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drugforge.molecules.data.corpus import file_sha256
+from drugforge.core.runtime import sha256_file
 from drugforge.molecules.data.reference_drugs import (
     BUILD_COMMAND,
     SOURCE_NAME,
@@ -59,7 +59,7 @@ def build_reference(out: str | Path | None = None, *, quiet: bool = False) -> Pa
     document = {
         "description": "sorted profile values of ChEMBL approved small-molecule drugs",
         "source": SOURCE_NAME,
-        "source_sha256": file_sha256(src),
+        "source_sha256": sha256_file(src),
         "source_rows": len(frame),
         "n_molecules": int(ok.sum()),
         "command": BUILD_COMMAND,

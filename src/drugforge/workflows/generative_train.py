@@ -34,9 +34,9 @@ from rdkit import Chem
 from drugforge.core.artifacts import library_versions, load_generator, save_generator
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
-from drugforge.core.runtime import Logger, hardware_summary, make_logger
+from drugforge.core.runtime import Logger, hardware_summary, make_logger, sha256_file
 from drugforge.molecules.chem import parse_smiles
-from drugforge.molecules.data.corpus import file_sha256, moses_file
+from drugforge.molecules.data.corpus import moses_file
 from drugforge.molecules.data.io import read_molecules
 from drugforge.molecules.models.latent_gan import LatentGAN
 from drugforge.molecules.models.smiles_vae import SmilesVAE
@@ -226,7 +226,7 @@ def _read_molecules(config: _RunConfig, log: Logger) -> _Molecules:
     # the same record as the pretraining workflow's, so ``drugforge generate`` can mark novelty
     # (against the whole file, also when a subset was trained on)
     corpus = {
-        "files": [{"path": str(path.resolve()), "sha256": file_sha256(path), "records": n_read,
+        "files": [{"path": str(path.resolve()), "sha256": sha256_file(path), "records": n_read,
                    "moses": "train" if config.data is None else None}],
         "smiles_column": column,
         "subset": config.max_molecules if config.max_molecules is not None

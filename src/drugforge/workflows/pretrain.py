@@ -37,7 +37,7 @@ from drugforge.core.artifacts import library_versions, save_generator, write_jso
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.core.progress import Progress
-from drugforge.core.runtime import Logger, hardware_summary, make_logger
+from drugforge.core.runtime import Logger, hardware_summary, make_logger, sha256_file
 from drugforge.core.training.checkpoint import latest_checkpoint, read_checkpoint
 from drugforge.core.training.device import resolve_device
 from drugforge.core.training.loop import TrainConfig, TrainResult
@@ -49,7 +49,6 @@ from drugforge.molecules.data.corpus import (
     TokenBatches,
     build_vocabulary,
     corpus_file,
-    file_sha256,
     iter_records,
     moses_file,
     scan_corpus,
@@ -247,7 +246,7 @@ def _prepare_run(config: PretrainConfig, files: list[CorpusFile], log: Logger,
         "files": [
             {
                 "path": str(f.path.resolve()),
-                "sha256": file_sha256(f.path),
+                "sha256": sha256_file(f.path),
                 "records": records[str(f.path)],
                 "moses": "train" if _is_moses_train(f) else None,
             }
@@ -277,7 +276,7 @@ def _init_model(config: PretrainConfig) -> tuple[ChemLM, dict[str, Any]]:
     record = {
         "model": config.init,
         "path": str(path.resolve()),
-        "weights_sha256": file_sha256(weights) if weights.is_file() else None,
+        "weights_sha256": sha256_file(weights) if weights.is_file() else None,
         "architecture": asdict(model.config),
         "steps": loaded.metrics.get("steps", model.training.get("steps")),
         "tokens_seen": loaded.metrics.get("tokens_seen", model.training.get("tokens_seen")),
@@ -372,7 +371,7 @@ def _load_run(config: PretrainConfig) -> dict[str, Any]:
     run: dict[str, Any] = json.loads(path.read_text())
     for entry in run["files"]:
         file = Path(entry["path"])
-        if not file.is_file() or file_sha256(file) != entry["sha256"]:
+        if not file.is_file() or sha256_file(file) != entry["sha256"]:
             raise InputError("corpus file changed or missing since the run started; cannot "
                              "resume exactly", path=file)  # fmt: skip
     return run

@@ -19,7 +19,6 @@ Of drugforge it imports only ``errors`` (the loop imports this module).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -37,6 +36,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from drugforge.core.errors import ArtifactError
+from drugforge.core.runtime import sha256_file
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -69,14 +69,6 @@ class Checkpoint:
     @property
     def step(self) -> int:
         return int(self.meta["step"])
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _save_tensors(path: Path, tensors: Mapping[str, Tensor]) -> None:
@@ -201,7 +193,7 @@ def write_checkpoint(
             "optimizer": opt_meta,
             "scheduler": scheduler.state_dict(),
             "rng": rng_meta,
-            "files": {p.name: _sha256(p) for p in sorted(tmp.iterdir())},
+            "files": {p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
         }
         (tmp / STATE_JSON).write_text(json.dumps(state, indent=1) + "\n")
         tmp.chmod(0o755)
@@ -239,7 +231,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         )
     for name, expected in dict(meta.get("files", {})).items():
         file = root / name
-        if not file.is_file() or _sha256(file) != expected:
+        if not file.is_file() or sha256_file(file) != expected:
             raise ArtifactError(f"checkpoint file {name} is missing or damaged", path=root)
     try:
         best = root / "best.safetensors"

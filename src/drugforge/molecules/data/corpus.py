@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import importlib.util
 import io
 import os
@@ -60,7 +59,6 @@ __all__ = [
     "TokenBatches",
     "build_vocabulary",
     "corpus_file",
-    "file_sha256",
     "in_holdout",
     "iter_records",
     "moses_dir",
@@ -193,15 +191,6 @@ def corpus_file(path: str | os.PathLike[str], smiles_column: str | None = None) 
     raise InputError(
         f"no SMILES column found (columns: {', '.join(names)}); name it with smiles_column", path=p
     )
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file's bytes (recorded with a model, checked before it is reused)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def iter_records(

@@ -20,9 +20,9 @@ from rdkit import Chem, rdBase
 from drugforge.core.artifacts import LoadedGenerator, load_generator
 from drugforge.core.errors import InputError
 from drugforge.core.progress import Progress
-from drugforge.core.runtime import Logger
+from drugforge.core.runtime import Logger, sha256_file
 from drugforge.molecules.chem.mol import parse_smiles
-from drugforge.molecules.data.corpus import corpus_file, file_sha256, moses_file, read_smiles_set
+from drugforge.molecules.data.corpus import corpus_file, moses_file, read_smiles_set
 from drugforge.molecules.data.corpus_cache import canonical_smiles_set
 from drugforge.molecules.models import shipped
 from drugforge.molecules.models.generative import SmilesGenerator
@@ -184,7 +184,7 @@ def novelty_reference(loaded: LoadedGenerator, log: Logger) -> set[str] | None:
             except InputError:
                 log("novelty: MOSES data not installed; column left empty")
                 return None
-        if not path.is_file() or file_sha256(path) != entry.get("sha256"):
+        if not path.is_file() or sha256_file(path) != entry.get("sha256"):
             log(f"novelty: training file {path} is missing or changed; column left empty")
             return None
         column = None if entry.get("moses") else corpus.get("smiles_column")
