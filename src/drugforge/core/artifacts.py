@@ -13,18 +13,22 @@ Layout::
       report.*           the evaluation report
 
 Loading verifies every checksum, refuses unknown future format versions and unknown model
-classes, and reports any problem as one :class:`ArtifactError` line.
+classes, and reports any problem as one :class:`ArtifactError` line. The model class is found by
+its registry name (``model.json``'s ``model``) in :data:`drugforge.core.registry.MODELS`, which
+the modality packages fill; nothing in a directory names Python code to import.
 
-Molecule generators (:mod:`drugforge.molecules.models.generative`) are saved the same way by
+``load_model(dir).predict(X)`` is the one predict path (:class:`LoadedModel`): raw inputs are
+prepared with the saved settings by the model's modality (molecules: standardized), the raw
+spread is calibrated with the saved uncertainty recipe, and every row keeps its place with an
+error text when it cannot be predicted.
+
+Generators (:mod:`drugforge.molecules.models.generative`) are saved the same way by
 :func:`save_generator` / :func:`load_generator`: ``manifest.json`` (format
 ``drugforge-generator``, the generator kind, versions, sha256 of every file),
 ``model.safetensors``, ``model.json`` (the generator's JSON state: architecture, vocabulary,
 training provenance), ``config.json`` (the run configuration), ``metrics.json`` and extra files
-such as ``model_card.md``.
-
-Reading and verifying a directory (manifest, checksums, safetensors) lives one layer down, in
-:mod:`drugforge.core.artifacts`, so that a model can load a saved generator (the ``chem-lm``
-predictor's pretrained encoder) without importing this module.
+such as ``model_card.md``. :func:`read_generator_state` reads one without rebuilding it (the
+``chem-lm`` predictor takes its pretrained encoder's weights that way).
 """
 
 from __future__ import annotations
@@ -191,6 +195,8 @@ class LoadedModel:
 
     @property
     def standardizer(self) -> dict[str, Any]:
+        """The input-preparation settings saved with the model (molecules: the standardizer;
+        the manifest key keeps its first name so that saved models keep loading)."""
         return dict(self.manifest.get("standardizer", {}))
 
     @property

@@ -1,11 +1,10 @@
 """Training: the one torch training loop (:mod:`drugforge.core.training.loop`), its parts (batch
 ``data``, ``hooks``, ``schedule``, ``device``, ``resume``, ``checkpoint``), the masked ``losses``
 and the numpy helpers of torch predictors (``arrays``); model selection lives in
-:mod:`drugforge.molecules.selection.auto`.
+:mod:`drugforge.core.selection` (the molecule defaults in :mod:`drugforge.molecules.selection`).
 
 The public names are re-exported here; code inside drugforge imports them from their defining
-module. ``auto`` is not imported here: ``models`` import the loop and ``auto`` imports ``models``,
-so importing it from this ``__init__`` would create an import cycle.
+module.
 """
 
 from __future__ import annotations

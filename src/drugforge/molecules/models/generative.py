@@ -22,7 +22,6 @@ __all__ = [
     "GENERATORS",
     "SmilesGenerator",
     "generator_from_state",
-    "get_generator_class",
 ]
 
 
@@ -61,9 +60,3 @@ GENERATORS.register("smiles-vae", f"{_M}.smiles_vae:SmilesVAE",
                     "variational autoencoder: GRU encoder, latent space, GRU decoder")
 GENERATORS.register("latent-gan", f"{_M}.latent_gan:LatentGAN",
                     "Wasserstein GAN in a SMILES VAE's latent space, decoded by the VAE")
-
-
-def get_generator_class(kind: str) -> type[SmilesGenerator]:
-    """The class registered under ``kind``; an unknown kind lists the choices."""
-    cls: type[SmilesGenerator] = GENERATORS.get(kind)
-    return cls
