@@ -59,3 +59,15 @@ def test_anything_else_is_refused_with_one_line(text: str, message: str) -> None
     with pytest.raises(InputError) as info:
         parse_expression(text, ENV, what="--filter")
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_aliases_resolve_only_when_no_column_has_the_name() -> None:
+    env = {"clogp": np.array([1.0, 4.0]), "logp": np.array([9.0, 9.0])}
+    aliased = parse_expression("logp > 2", ["clogp"], aliases={"logp": "clogp"})
+    assert aliased.names == frozenset({"clogp"})
+    assert aliased.holds(env, 2).tolist() == [False, True]
+    own = parse_expression("logp > 2", ["clogp", "logp"], aliases={"logp": "clogp"})
+    assert own.names == frozenset({"logp"})  # a column of that name wins (a model output)
+    # an alias of a column that is not there is no name at all
+    with pytest.raises(InputError, match="unknown name 'logp'"):
+        parse_expression("logp > 2", ["mw"], aliases={"logp": "clogp"})

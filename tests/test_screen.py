@@ -225,6 +225,26 @@ def test_builtin_properties_filter_rank_and_profile_columns(tmp_path: Path, mode
     assert summary.counts["filtered"] == int((~passes).sum())
 
 
+def test_property_aliases_of_optimize_work_in_screen(tmp_path: Path, library: Path) -> None:
+    """One property table: optimize's spellings (logp, rotb, sa) name the same profile values in
+    --filter, --rank and --properties (a model output with that name would still win)."""
+    smiles = [line.split()[0] for line in library.read_text().splitlines()[:60]]
+    lib = tmp_path / "lib.smi"
+    lib.write_text("".join(f"{s}\n" for s in smiles))
+    outs = {}
+    for tag, filters, rank, props in (
+        ("alias", ["logp < 3 and rotb <= 5"], "-sa", ["logp"]),
+        ("name", ["clogp < 3 and rotatable_bonds <= 5"], "-sa_score", ["clogp"]),
+    ):
+        out = tmp_path / f"{tag}.csv"
+        run_screen(ScreenConfig(library=lib, out=out, filters=filters, rank=rank,
+                                properties=props, chunk_size=16, n_jobs=1, quiet=True))  # fmt: skip
+        outs[tag] = pd.read_csv(out)
+    pd.testing.assert_frame_equal(outs["alias"], outs["name"])
+    assert {"clogp", "rotatable_bonds", "sa_score"} <= set(outs["alias"].columns)
+    assert 0 < len(outs["alias"]) < 60
+
+
 def test_profile_flag_streams_the_whole_profile(tmp_path: Path, library: Path) -> None:
     """screen --profile with no model: every profile column (panel endpoints too) for each row."""
     from drugforge.molecules.profile import Profiler

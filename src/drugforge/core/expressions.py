@@ -116,7 +116,8 @@ def _fmt(value: object) -> str:
     return "NaN" if np.isnan(number) else f"{number:.4g}"
 
 
-def parse_expression(text: str, columns: Iterable[str], *, what: str = "expression") -> Expression:
+def parse_expression(text: str, columns: Iterable[str], *, what: str = "expression",
+                     aliases: Mapping[str, str] | None = None) -> Expression:  # fmt: skip
     """Parse ``text`` over the available ``columns``; errors are one line naming the problem.
 
     Parameters
@@ -127,6 +128,8 @@ def parse_expression(text: str, columns: Iterable[str], *, what: str = "expressi
         The names a molecule has (model outputs and built-in properties).
     what
         How to call the expression in an error (``--rank``, ``--filter``).
+    aliases
+        Other spellings of columns (``logp`` -> ``clogp``), used when no column has the name.
     """
     available = list(columns)
     quoted: dict[str, str] = {}
@@ -143,14 +146,14 @@ def parse_expression(text: str, columns: Iterable[str], *, what: str = "expressi
         tree = ast.parse(source, mode="eval")
     except SyntaxError as err:
         raise InputError(f"{what} '{text}' is not a valid expression ({err.msg})") from None
-    compiler = _Compiler(available, quoted, text, what)
+    compiler = _Compiler(available, quoted, text, what, aliases)
     fn = compiler.compile(tree.body)
     conjuncts: tuple[Expression, ...] = ()
     body = tree.body
     if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And):
         parts = []
         for value in body.values:
-            sub = _Compiler(available, quoted, text, what)
+            sub = _Compiler(available, quoted, text, what, aliases)
             part_fn = sub.compile(value)
             part_text = _BACKTICK.sub(lambda m: m.group(0), _segment(source, value, quoted))
             parts.append(Expression(part_text, frozenset(sub.used), part_fn))
@@ -169,8 +172,11 @@ def _segment(source: str, node: ast.AST, quoted: Mapping[str, str]) -> str:
 class _Compiler:
     """Turns an accepted AST into nested closures over numpy arrays."""
 
-    def __init__(self, columns: list[str], quoted: Mapping[str, str], text: str, what: str):
+    def __init__(self, columns: list[str], quoted: Mapping[str, str], text: str, what: str,
+                 aliases: Mapping[str, str] | None = None) -> None:  # fmt: skip
         self.columns = columns
+        present = set(columns)
+        self.aliases = {a.lower(): c for a, c in (aliases or {}).items() if c in present}
         self.lower: dict[str, list[str]] = {}
         for c in columns:
             self.lower.setdefault(c.lower(), []).append(c)
@@ -189,6 +195,8 @@ class _Compiler:
         folded = self.lower.get(name.lower(), [])
         if len(folded) == 1:
             return folded[0]
+        if name.lower() in self.aliases:
+            return self.aliases[name.lower()]
         lower = {c.lower(): c for c in self.columns}
         close = [lower[c] for c in difflib.get_close_matches(name.lower(), lower, n=4, cutoff=0.6)]
         hint = f"did you mean {', '.join(close)}? " if close else ""

@@ -62,6 +62,7 @@ from drugforge.core.progress import Progress
 from drugforge.core.resume import PartStore, file_digest, write_atomic
 from drugforge.core.runtime import OUTPUT_SUFFIXES, make_logger
 from drugforge.core.topk import select_top
+from drugforge.molecules.chem.properties import property_spellings
 from drugforge.molecules.data.stream import LibraryChunk, LibraryReader
 from drugforge.molecules.profile import Profiler
 from drugforge.molecules.screening.chunk import (
@@ -197,6 +198,12 @@ def _profiler() -> Profiler:
     return Profiler(panel=True, percentiles=True)
 
 
+def builtin_aliases() -> dict[str, str]:
+    """Other spellings of built-in names that ``--rank``/``--filter``/``--properties`` accept
+    (the property table's: ``logp`` for ``clogp``, as ``optimize --constraint`` takes them)."""
+    return {a: name for a, name in property_spellings().items() if a != name}
+
+
 def builtin_names() -> list[str]:
     """Names ``--properties`` takes: every column of ``drugforge profile``, in its order.
 
@@ -247,8 +254,10 @@ class ScreenWorker:
         self.task = task
         self.models = [(spec, load_model(spec.path)) for spec in task.models]
         names = [c for c in task.columns if c != _TEXT_PROPERTY]
-        self.rank = parse_expression(task.rank, names, what="--rank") if task.rank else None
-        self.filters = ChunkFilters([parse_expression(f, names, what="--filter")
+        aliases = builtin_aliases()
+        self.rank = (parse_expression(task.rank, names, what="--rank", aliases=aliases)
+                     if task.rank else None)  # fmt: skip
+        self.filters = ChunkFilters([parse_expression(f, names, what="--filter", aliases=aliases)
                                      for f in task.filters],
                                     task.require, task.exclude, task.min_similarity)  # fmt: skip
         self.references = [fingerprint(reference_molecule(s)) for s in task.similar_to]
@@ -355,7 +364,7 @@ def _referenced(texts: Sequence[str | None], names: Sequence[str]) -> set[str]:
     used: set[str] = set()
     for text in texts:
         if text:
-            used |= parse_expression(text, names).names
+            used |= parse_expression(text, names, aliases=builtin_aliases()).names
     return used
 
 
@@ -364,7 +373,9 @@ def _build_task(config: ScreenConfig, library_digest: str) -> ScreenTask:
     model_columns = [c for s in specs for col in s.columns for c in (col, f"{col}_std")]
     builtins = builtin_names()
     extra = ["similarity"] if config.similar_to else []
-    unknown = [p for p in config.properties if p not in builtins]
+    aliases = builtin_aliases()
+    wanted = [aliases.get(p, p) for p in config.properties]
+    unknown = [p for p in wanted if p not in builtins]
     if unknown:
         raise InputError(
             f"unknown property '{unknown[0]}'; choose from: {', '.join(builtins)}"
@@ -377,7 +388,7 @@ def _build_task(config: ScreenConfig, library_digest: str) -> ScreenTask:
     if config.min_similarity is not None and not config.similar_to:
         raise InputError("--min-similarity needs --similar-to")
     used = _referenced([config.rank, *config.filters], everything)  # also validates them
-    properties = [p for p in builtins if config.profile or p in used or p in config.properties]
+    properties = [p for p in builtins if config.profile or p in used or p in wanted]
     for option, queries in (("--require", config.require), ("--exclude", config.exclude)):
         for q in queries:
             substructure_query(q, option)
