@@ -20,6 +20,8 @@ WORKFLOWS: Registry[Any] = Registry("workflow")
 _W = "drugforge.workflows"
 WORKFLOWS.register("train", f"{_W}.train:run_train", "train, evaluate, gate and save a model")
 WORKFLOWS.register("predict", f"{_W}.predict:run_predict", "predict every row of a file")
+WORKFLOWS.register("predict.molecules", f"{_W}.predict:run_predict_molecules",
+                   "predict SMILES given inline (the REST API)")
 WORKFLOWS.register("evaluate", f"{_W}.evaluate:run_evaluate", "score a saved model on a file")
 WORKFLOWS.register("export", f"{_W}.export:run_export", "write a saved model as ONNX")
 WORKFLOWS.register("screen", f"{_W}.screen:run_screen", "score, filter and rank a library")
@@ -34,6 +36,8 @@ WORKFLOWS.register("pretrain.latent-gan", f"{_W}.generative_train:run_train_late
 WORKFLOWS.register("generate", f"{_W}.generate:run_generate", "sample molecules")
 WORKFLOWS.register("embed", f"{_W}.embed:run_embed", "one vector per molecule")
 WORKFLOWS.register("profile", f"{_W}.profile:run_profile", "drug-likeness and toxicity profile")
+WORKFLOWS.register("profile.molecules", f"{_W}.profile:run_profile_molecules",
+                   "profile SMILES given inline (the REST API)")
 WORKFLOWS.register("optimize", f"{_W}.optimize:run_optimize", "goal-directed generation")
 WORKFLOWS.register("benchmark.moses", f"{_W}.benchmark:run_moses_benchmark",
                    "the MOSES metrics of generated molecules")

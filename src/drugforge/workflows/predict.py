@@ -95,3 +95,24 @@ def predict_file(
     log(f"predicted {summary.n_predicted} of {summary.n_rows} rows ({n_failed} with errors) "
         f"in {seconds:.1f} s ({summary.rate:.0f} rows/s)" + (f" -> {out_path}" if out_path else ""))
     return summary
+
+
+class PredictMoleculesConfig(RunConfig):
+    """``POST /v1/predict``: predictions of one saved model for SMILES given inline."""
+
+    model: str = Field(description="the saved model (the server resolves a name in its store)")
+    smiles: list[str] = Field(description="the molecules; an invalid one is a row with an error")
+
+
+def run_predict_molecules(config: PredictMoleculesConfig) -> pd.DataFrame:
+    """``smiles``, one column per target and ``<target>_std``, ``error``: one row per input."""
+    loaded = load_model(config.model)
+    pred = loaded.predict(config.smiles)
+    frame = pd.DataFrame({"smiles": list(config.smiles)})
+    columns = prediction_columns(loaded, {"smiles", "error"})
+    for t, target in enumerate(loaded.target_names):
+        mean_col, std_col = columns[target]
+        frame[mean_col] = pred.mean[:, t]
+        frame[std_col] = pred.std[:, t]
+    frame["error"] = pred.errors
+    return frame

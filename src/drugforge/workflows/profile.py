@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -112,3 +113,28 @@ def run_profile(config: ProfileConfig) -> ProfileSummary:
         f"{seconds:.1f} s ({summary.rate:.0f} rows/s) -> {out_path}"
     )
     return summary
+
+
+class ProfileMoleculesConfig(RunConfig):
+    """``POST /v1/profile``: the profile of SMILES given inline, one row each, in order."""
+
+    smiles: list[str] = Field(description="the molecules; an invalid one is a row with an error")
+    panel: bool = Field(default=True, description="include the predicted endpoints")
+    percentiles: bool = Field(default=True, description="include approved-drug percentiles")
+    max_heavy_atoms: int = Field(default=DEFAULT_MAX_HEAVY_ATOMS, ge=1,
+                                 description="refuse bigger molecules with an error row")  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def _profiler(panel: bool, percentiles: bool, max_heavy_atoms: int) -> Profiler:
+    """One profiler per setting per process: the shipped panel loads once (a server)."""
+    return Profiler(panel=panel, percentiles=percentiles, max_heavy_atoms=max_heavy_atoms)
+
+
+def run_profile_molecules(config: ProfileMoleculesConfig) -> pd.DataFrame:
+    """``smiles`` then every profile column and ``error`` ('' when fine), one row per input."""
+    frame = _profiler(config.panel, config.percentiles, config.max_heavy_atoms).profile(
+        config.smiles
+    )
+    frame.insert(0, "smiles", list(config.smiles))
+    return frame
