@@ -147,3 +147,24 @@ def test_drugforge_serve_command_starts_the_server(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_python_client_reaches_every_endpoint(server: tuple[str, Path]) -> None:
+    from drugforge.client import ApiError, Client
+
+    url, _ = server
+    with Client(url) as api:
+        frame = api.profile(["CCO", "C1CC"], panel=False)
+        assert frame["smiles"].tolist() == ["CCO", "C1CC"]
+        assert frame["error"].tolist()[0] == "" and frame["error"].tolist()[1]
+        pred = api.predict("gbm-active", ["CCO", "xx"])
+        assert list(pred.columns) == ["smiles", "active", "active_std", "error"]
+        assert pred["error"].tolist() == ["", "invalid SMILES"]
+        assert [m["name"] for m in api.models()] == ["gbm-active"]
+        assert api.model("gbm-active")["task"] == "classification"
+        with pytest.raises(ApiError) as err:
+            api.predict("../etc", ["CCO"])
+        assert err.value.status == 400 and "invalid model name" in err.value.message
+        with pytest.raises(ApiError) as err:
+            api.profile(["C"] * 51)
+        assert err.value.status == 413
