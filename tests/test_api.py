@@ -168,3 +168,16 @@ def test_python_client_reaches_every_endpoint(server: tuple[str, Path]) -> None:
         with pytest.raises(ApiError) as err:
             api.profile(["C"] * 51)
         assert err.value.status == 413
+
+
+def test_a_model_changed_on_disk_is_verified_again(server: tuple[str, Path]) -> None:
+    """The server reuses a loaded model only while its files are unchanged."""
+    url, data = server
+    shutil.copytree(LEGACY / "gbm_classifier", data / "models" / "tampered")
+    body = {"model": "tampered", "smiles": ["CCO"]}
+    assert httpx.post(f"{url}/v1/predict", json=body, timeout=60).status_code == 200
+    with (data / "models" / "tampered" / "model.json").open("a") as fh:
+        fh.write(" ")
+    r = httpx.post(f"{url}/v1/predict", json=body, timeout=60)
+    assert r.status_code == 400 and "checksum mismatch for model.json" in r.json()["error"]
+    shutil.rmtree(data / "models" / "tampered")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 from pydantic import Field
 
-from drugforge.core.artifacts import load_model
+from drugforge.core.artifacts import LoadedModel, load_model
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.core.runtime import check_output_path, make_logger
@@ -106,7 +107,7 @@ class PredictMoleculesConfig(RunConfig):
 
 def run_predict_molecules(config: PredictMoleculesConfig) -> pd.DataFrame:
     """``smiles``, one column per target and ``<target>_std``, ``error``: one row per input."""
-    loaded = load_model(config.model)
+    loaded = _loaded(config.model)
     pred = loaded.predict(config.smiles)
     frame = pd.DataFrame({"smiles": list(config.smiles)})
     columns = prediction_columns(loaded, {"smiles", "error"})
@@ -116,3 +117,19 @@ def run_predict_molecules(config: PredictMoleculesConfig) -> pd.DataFrame:
         frame[std_col] = pred.std[:, t]
     frame["error"] = pred.errors
     return frame
+
+
+def _loaded(model_dir: str) -> LoadedModel:
+    """The model in ``model_dir``, verified once and then reused while its files are unchanged
+    (a server answers many requests with one model; every file's size and mtime are compared)."""
+    path = Path(model_dir)
+    if not path.is_dir():
+        return load_model(path)  # the one-line error for a missing directory
+    stamp = tuple(sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size)
+                         for f in path.iterdir() if f.is_file()))  # fmt: skip
+    return _load_verified(str(path.resolve()), stamp)
+
+
+@lru_cache(maxsize=8)
+def _load_verified(model_dir: str, stamp: tuple[tuple[str, int, int], ...]) -> LoadedModel:
+    return load_model(model_dir)
