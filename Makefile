@@ -4,7 +4,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: install demo test check
+.PHONY: install demo test check browser
 
 install:
 	# the CPU build of torch first: a looser pin would download GBs of CUDA packages
@@ -16,7 +16,12 @@ install:
 demo: install
 	$(PYTHON) -m drugforge demo --out demo-out
 
-test: install
+# Debian's Chromium for the web app's browser tests (Playwright drives it; never `playwright install`)
+browser:
+	command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium; }
+
+test: install browser
 	$(PYTHON) -m pytest -n 2 --durations=15
 
 # static checks (CI runs them after the tests): lint, types (strict for core/), import contracts

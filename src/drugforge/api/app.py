@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 
 from drugforge import __version__
 from drugforge.api.settings import ServerSettings, safe_name
+from drugforge.api.web import web_router
 from drugforge.core.artifacts import MANIFEST, read_json
 from drugforge.core.errors import ArtifactError, DrugforgeError
 from drugforge.workflows.predict import PredictMoleculesConfig, run_predict_molecules
@@ -75,6 +76,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app = FastAPI(title="drugforge", version=__version__,
                   description="Property prediction, profiling and screening of molecules.")  # fmt: skip
     app.state.settings = settings
+    app.include_router(web_router())
 
     @app.middleware("http")
     async def limit_body(request: Request,

@@ -53,6 +53,7 @@ __all__ = [
     "list_panel",
     "max_similarity",
     "pack_bits",
+    "panel_spec",
 ]
 
 PANEL_DIR = Path(str(resources.files("drugforge"))) / "resources" / "panel"
@@ -85,6 +86,11 @@ def _read_spec(group_dir: Path) -> dict[str, Any]:
         raise ArtifactError("panel format is newer than this drugforge understands; upgrade",
                             path=group_dir)  # fmt: skip
     return spec
+
+
+def panel_spec(group_dir: Path) -> dict[str, Any]:
+    """The checked ``panel.json`` of one group directory (ArtifactError when unreadable)."""
+    return _read_spec(group_dir)
 
 
 def _group_dirs(root: Path) -> list[Path]:
