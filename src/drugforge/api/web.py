@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 
@@ -65,6 +66,11 @@ def _suffix(filename: str) -> str:
         raise InputError(f"cannot tell the file type of '{filename}'; "
                          "use a .csv, .tsv, .smi, .sdf or .parquet file (optionally .gz)")  # fmt: skip
     return found.group(0).lower()
+
+
+def _text(value: object) -> str:
+    """A table cell as text ('' for missing)."""
+    return "" if value is None or bool(pd.isna(value)) else str(value)
 
 
 def web_router() -> APIRouter:
@@ -128,11 +134,13 @@ def web_router() -> APIRouter:
         name_col = table.id_column or next(
             (c for c in table.frame.columns if str(c).lower() in {"name", "title"}), None
         )
-        names = table.frame[name_col].astype(str).tolist() if name_col else [""] * len(table)
-        molecules = [
-            {"smiles": s, "name": n, "error": smiles_problem(s)}
-            for s, n in zip(table.smiles, names, strict=True)
-        ]
+        names = [_text(v) for v in table.frame[name_col]] if name_col else [""] * len(table)
+        molecules = []
+        for s, n, line in zip(table.smiles, names, table.line_numbers, strict=True):
+            error = smiles_problem(s)
+            if error and not s and table.line_kind == "record":
+                error = f"SDF record {line} could not be read"
+            molecules.append({"smiles": s, "name": n, "error": error})
         return {"source": shown, "smiles_column": table.smiles_column, "molecules": molecules}
 
     return router
