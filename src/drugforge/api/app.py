@@ -7,23 +7,36 @@
 - ``GET /v1/models`` lists the models in ``DATA_DIR/models``; ``GET /v1/models/{name}`` gives one
   model's manifest summary, metrics, configuration and report. A name is checked to be a plain
   name (never joined as a path) and to be a model directory of the store.
+- Uploads and jobs: :mod:`drugforge.api.routes_jobs`; the jobs run in worker processes started
+  by :class:`~drugforge.api.runner.JobRunner`, which starts and stops with the app (lifespan).
+- Keys, open reads on loopback, rate limits and body limits: :mod:`drugforge.api.auth`.
 - A user error (:class:`~drugforge.core.errors.DrugforgeError`) is 400 with ``{"error": LINE}``,
-  the same line the CLI prints; an invalid body is FastAPI's 422 with the fields named.
+  the same line the CLI prints (404 for an unknown job, upload or model); an invalid body is
+  FastAPI's 422 with the fields named; 401, 409, 413 and 429 are ``{"error": LINE}`` too.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse
 
 from drugforge import __version__
-from drugforge.api.settings import ServerSettings, safe_name
+from drugforge.api.auth import ApiFailure, BodyLimit, Caller, Guard, error_body
+from drugforge.api.db import Database
+from drugforge.api.jobs import JobStore, NotFound, UploadStore
+from drugforge.api.jobspecs import model_path
+from drugforge.api.keys import KeyStore
+from drugforge.api.routes_jobs import jobs_router
+from drugforge.api.runner import JobRunner
+from drugforge.api.settings import ServerSettings
 from drugforge.api.web import web_router
 from drugforge.core.artifacts import MANIFEST, read_json
 from drugforge.core.errors import ArtifactError, DrugforgeError
@@ -48,15 +61,6 @@ def _too_many(n: int, settings: ServerSettings) -> JSONResponse | None:
     )
 
 
-def _model_dir(settings: ServerSettings, name: str) -> Path:
-    """The store's directory of model ``name`` (a plain name, inside the store, with a manifest)."""
-    root = settings.models_dir.resolve()
-    path = (root / safe_name(name)).resolve()
-    if path.parent != root or not (path / MANIFEST).is_file():
-        raise ArtifactError(f"no model named '{name}' on this server")
-    return path
-
-
 def _summary(name: str, path: Path) -> dict[str, Any]:
     manifest = read_json(path / MANIFEST, path)
     metrics = read_json(path / "metrics.json", path) if (path / "metrics.json").is_file() else {}
@@ -73,46 +77,66 @@ def _summary(name: str, path: Path) -> dict[str, Any]:
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The app for ``settings`` (defaults: localhost, ``~/.drugforge``)."""
     settings = settings or ServerSettings()
-    app = FastAPI(title="drugforge", version=__version__,
-                  description="Property prediction, profiling and screening of molecules.")  # fmt: skip
-    app.state.settings = settings
-    app.include_router(web_router())
+    db = Database(settings.database_url)
+    guard = Guard(KeyStore(db), settings)
+    store, files = JobStore(db), UploadStore(db, settings)
+    runner = JobRunner(store, settings)
 
-    @app.middleware("http")
-    async def limit_body(request: Request,
-                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:  # fmt: skip
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse({"error": f"request body over {settings.max_body_bytes} bytes"},
-                                status_code=413)  # fmt: skip
-        return await call_next(request)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner.start()
+        try:
+            yield
+        finally:
+            runner.stop()
+            db.dispose()
+
+    app = FastAPI(title="drugforge", version=__version__, lifespan=lifespan,
+                  description="Property prediction, profiling, screening, generation and "
+                  "training of models for molecules.")  # fmt: skip
+    app.state.settings = settings
+    app.state.runner = runner
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       upload_limit=settings.max_upload_bytes)  # fmt: skip
+
+    reader = Depends(guard.reader)
 
     @app.exception_handler(DrugforgeError)
     async def user_error(request: Request, err: DrugforgeError) -> JSONResponse:
-        status = 404 if isinstance(err, ArtifactError) and "no model named" in str(err) else 400
-        return JSONResponse({"error": str(err)}, status_code=status)
+        missing = isinstance(err, NotFound) or (isinstance(err, ArtifactError)
+                                                and "no model named" in str(err))  # fmt: skip
+        return JSONResponse(error_body(str(err)), status_code=404 if missing else 400)
+
+    @app.exception_handler(ApiFailure)
+    async def refused(request: Request, err: ApiFailure) -> JSONResponse:
+        return JSONResponse(error_body(err.message), status_code=err.status, headers=err.headers)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, err: HTTPException) -> JSONResponse:
+        return JSONResponse(error_body(str(err.detail)), status_code=err.status_code,
+                            headers=getattr(err, "headers", None))  # fmt: skip
 
     @app.post("/v1/profile", summary="profile molecules: drug-likeness, alerts, panel, percentiles")
-    def profile(config: ProfileMoleculesConfig) -> Any:
+    def profile(config: ProfileMoleculesConfig, caller: Caller = reader) -> Any:
         return _too_many(len(config.smiles), settings) or _rows(run_profile_molecules(config))
 
     @app.post("/v1/predict", summary="predict molecules with a model of the server's store")
-    def predict(config: PredictMoleculesConfig) -> Any:
+    def predict(config: PredictMoleculesConfig, caller: Caller = reader) -> Any:
         too_many = _too_many(len(config.smiles), settings)
         if too_many is not None:
             return too_many
-        path = _model_dir(settings, config.model)
+        path = model_path(settings, config.model)
         return _rows(run_predict_molecules(config.model_copy(update={"model": str(path)})))
 
     @app.get("/v1/models", summary="the models of the server's store")
-    def models() -> dict[str, Any]:
+    def models(caller: Caller = reader) -> dict[str, Any]:
         root = settings.models_dir
         found = sorted(p for p in root.iterdir() if (p / MANIFEST).is_file()) if root.is_dir() else []
         return {"models": [_summary(p.name, p) for p in found]}
 
     @app.get("/v1/models/{name}", summary="one model: manifest summary, metrics, config, report")
-    def model(name: str) -> dict[str, Any]:
-        path = _model_dir(settings, name)
+    def model(name: str, caller: Caller = reader) -> dict[str, Any]:
+        path = model_path(settings, name)
         detail = _summary(name, path)
         for key, file in (("metrics", "metrics.json"), ("config", "config.json")):
             detail[key] = read_json(path / file, path) if (path / file).is_file() else {}
@@ -120,4 +144,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         detail["report_md"] = report.read_text() if report.is_file() else ""
         return detail
 
+    app.include_router(jobs_router(settings, guard, store, files, runner))
+    app.include_router(web_router(guard))
     return app

@@ -14,7 +14,10 @@
   gzipped) reads a molecule file as the CLI does and answers ``{"molecules": [{"smiles",
   "name", "error"}]}``, one entry per record in order, an unreadable one with its error.
 
-Bad input is 400 with ``{"error": LINE}`` (the app's handler for drugforge's user errors).
+The data endpoints are reads (:meth:`~drugforge.api.auth.Guard.reader`: a key, or none from
+loopback with ``open_reads``); the app's own files are open, since the page must load before a
+key can be entered. Bad input is 400 with ``{"error": LINE}`` (the app's handler for
+drugforge's user errors).
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from drugforge.api.auth import Guard
 from drugforge.core.errors import InputError
 from drugforge.molecules.chem import parse_smiles_or_raise, smiles_problem
 from drugforge.molecules.chem.alerts import find_alerts
@@ -73,9 +77,11 @@ def _text(value: object) -> str:
     return "" if value is None or bool(pd.isna(value)) else str(value)
 
 
-def web_router() -> APIRouter:
-    """The web app's routes (static files, depictions, molecule details, file reading)."""
+def web_router(guard: Guard) -> APIRouter:
+    """The web app's routes; the data endpoints are reads (``guard.reader``), the app's files are
+    open (the page has to load before a key can be entered)."""
     router = APIRouter()
+    reader = [Depends(guard.reader)]
 
     @router.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -91,7 +97,7 @@ def web_router() -> APIRouter:
                             headers={"Cache-Control": cache})  # fmt: skip
 
     @router.get("/v1/depict", summary="2D depiction (SVG) of a SMILES, alerts optionally shaded",
-                response_class=Response,
+                response_class=Response, dependencies=reader,
                 responses={200: {"content": {"image/svg+xml": {}}}})  # fmt: skip
     def depict(
         smiles: Annotated[str, Query(max_length=2000)],
@@ -105,7 +111,8 @@ def web_router() -> APIRouter:
         return Response(svg, media_type="image/svg+xml",
                         headers={"Cache-Control": "public, max-age=3600"})  # fmt: skip
 
-    @router.get("/v1/molecule", summary="one molecule: profile, alerts, panel with AD, neighbours")
+    @router.get("/v1/molecule", summary="one molecule: profile, alerts, panel with AD, neighbours",
+                dependencies=reader)  # fmt: skip
     def molecule(
         smiles: Annotated[str, Query(max_length=2000)],
         k: Annotated[int, Query(ge=1, le=20)] = 5,
@@ -119,7 +126,8 @@ def web_router() -> APIRouter:
             return _bad(str(row["error"]))
         return {"profile": row, **molecule_details(smiles, row, k=k)}
 
-    @router.post("/v1/read-molecules", summary="read a molecule file (CSV/SDF/...) into SMILES")
+    @router.post("/v1/read-molecules", summary="read a molecule file (CSV/SDF/...) into SMILES",
+                 dependencies=reader)  # fmt: skip
     def read_file(file: Annotated[UploadFile, File(description="the molecule file")]) -> Any:
         suffix = _suffix(file.filename or "")
         with tempfile.TemporaryDirectory(prefix="drugforge-read-") as tmp:

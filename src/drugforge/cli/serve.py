@@ -1,4 +1,4 @@
-"""``drugforge serve``: the REST API (and, next, the web app) on one port."""
+"""``drugforge serve``: the REST API, its job runner and the web app on one port."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from drugforge.cli.options import add_options, build_config
 
-HELP = "serve the REST API on localhost (OpenAPI schema at /openapi.json)"
+HELP = "serve the REST API, its job runner and the web app (OpenAPI schema at /openapi.json)"
 
 
 def config_models() -> tuple[type[BaseModel], ...]:
@@ -22,7 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from drugforge.api.settings import ServerSettings
 
     add_options(parser, ServerSettings, ["host", "port", "data_dir", "max_molecules",
-                                         "max_body_bytes"])  # fmt: skip
+                                         "max_body_bytes", "max_upload_bytes", "open_reads",
+                                         "rate_limit", "workers", "database", "ray_address"])  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

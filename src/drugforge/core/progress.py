@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -22,6 +23,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.progress import Progress as _RichProgress
+
+#: what an observer is told at each update: label, done, total, unit, rate text ('' if none)
+Observer = Callable[[str, int, int, str, str], None]
+_observer: Observer | None = None
+
+
+def set_observer(observer: Observer | None) -> Observer | None:
+    """Send every bar's counts to ``observer`` too (a job server's worker records them);
+    returns the previous observer. Observers see bars that are quiet or too small to show."""
+    global _observer
+    previous, _observer = _observer, observer
+    return previous
 
 
 class Progress:
@@ -79,6 +92,8 @@ class Progress:
         """Advance by ``n``; ``rate`` replaces the shown rate (e.g. molecules/s while the bar
         counts bytes of a streamed file); ``metrics`` replaces the metrics text."""
         self._done += n
+        if _observer is not None:
+            _observer(self._label, self._done, self._total, self._unit, rate or "")
         if self._bar is None:
             return
         self._bar.advance(self._task, n)
