@@ -1,4 +1,4 @@
-"""The web app's data endpoints and static files against a real server on localhost."""
+"""The web app's data endpoints and static files against ``drugforge serve`` on localhost."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser import free_port, serve
-from drugforge.api.settings import ServerSettings
 from drugforge.core.errors import InvalidSmilesError
 from drugforge.molecules.depict import depict_svg
 from drugforge.molecules.details import molecule_details, training_sets
 from drugforge.molecules.panel import PANEL_DIR, ad_bits
+from serving import ServerProcess
 
 RHODANINE = "O=C1C(=Cc2ccccc2)SC(=S)N1"  # PAINS ene_rhod_A, NIH rhodanine, two Brenk alerts
 SDF_RECORD = "{name}\n  drugforge\n\n  2  1  0  0  0  0  0  0  0  0999 V2000\n" \
@@ -27,9 +26,9 @@ SDF_RECORD = "{name}\n  drugforge\n\n  2  1  0  0  0  0  0  0  0  0999 V2000\n" 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("web")
-    with serve(ServerSettings(port=free_port(), data_dir=str(data))) as base:
-        yield base
+    server = ServerProcess(tmp_path_factory.mktemp("web")).start()
+    yield server.url
+    server.stop()
 
 
 def test_depict_is_an_svg_and_shades_alert_atoms_only_when_asked(url: str) -> None:

@@ -2,6 +2,7 @@
 // jobs with live progress, and each finished job's result as a table to browse and download.
 
 import { del, getJSON, getKey, postFile, postJSON, request, setKey } from "./api.js";
+import { depiction } from "./depict.js";
 import { DataTable } from "./table.js";
 import { download, duration, el, fmt, mount, parseDelimited } from "./util.js";
 
@@ -141,8 +142,18 @@ async function resultView(job, box) {
       return [h, v !== "" && Number.isFinite(x) ? x : v];
     })));
     const numeric = new Set(header.filter((h) => objects.some((o) => typeof o[h] === "number")));
-    const table = new DataTable(header.map((h) => ({ key: h, label: h, numeric: numeric.has(h), graded: numeric.has(h) })),
-      objects.map((o) => ({ ...o, error: typeof o.error === "string" ? o.error : "" })));
+    const columns = header.map((h) => (h === "smiles" || h === "input"
+      ? { key: h, label: h, render: (r) => el("span", { class: "smiles", title: r[h] }, r[h]) }
+      : { key: h, label: h, numeric: numeric.has(h), graded: numeric.has(h) }));
+    if (header.includes("smiles")) {
+      columns.splice(header.indexOf("rank") + 1, 0, { key: "__structure", label: "Structure", value: () => "",
+        render: (r) => (r.smiles ? depiction(r.smiles, 120, 84) : "") });
+    }
+    const table = new DataTable(columns,
+      objects.map((o) => ({ ...o, error: typeof o.error === "string" ? o.error : "" })),
+      { onRowClick: header.includes("smiles") ? (r) => {
+          location.hash = `#/molecule?${new URLSearchParams({ smiles: r.smiles, name: r.id || r.name || "" })}`;
+        } : null, rowTitle: () => "open the molecule page" });
     const filter = el("input", { type: "search", placeholder: "Filter rows", oninput: (e) => table.setFilter(e.target.value) });
     mount(box, el("section", { class: "card", id: "job-result" },
       el("h3", {}, `Result of ${job.kind} ${job.name || job.id}`),
