@@ -1,0 +1,183 @@
+"""The web app in a real browser: Debian's Chromium (Playwright) against ``drugforge serve``.
+
+Paste molecules (one invalid) and read the table, sort, filter and download it; open a molecule
+page; start a screen from the Jobs page with an uploaded library, wait for it and download the
+ranked result. Without Chromium or Playwright the tests skip, except under CI (``CI`` set),
+where they fail: the project's ``make test`` installs Chromium (``make browser``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+from browser import VIEWPORT, chromium, chromium_path
+from drugforge.workflows.screen import ScreenConfig, run_screen
+from serving import ServerProcess, make_key
+
+PASTED = ["CC(=O)Oc1ccccc1C(=O)O aspirin", "C1CC broken ring", "CCO", "c1ccccc1O phenol"]
+RHODANINE = "O=C1C(=Cc2ccccc2)SC(=S)N1"
+LIBRARY = [("CC(=O)Oc1ccccc1C(=O)O", "aspirin"), ("CN1C=NC2=C1C(=O)N(C(=O)N2C)C", "caffeine"),
+           ("CC(C)Cc1ccc(cc1)C(C)C(=O)O", "ibuprofen"), ("CC(=O)Nc1ccc(O)cc1", "paracetamol"),
+           ("not_a_smiles", "junk"), ("CN1CCC[C@H]1c1cccnc1", "nicotine"),
+           ("CC(C)NCC(O)COc1cccc2ccccc12", "propranolol"), ("OC(=O)c1ccccc1O", "salicylic acid"),
+           ("O=C(O)Cc1ccccc1Nc1c(Cl)cccc1Cl", "diclofenac"), ("CCCCCCCCCCCCCCCCCC(=O)O", "stearic")]  # fmt: skip
+
+
+def _need_browser() -> None:
+    missing = [name for name, ok in (
+        ("the playwright package", importlib.util.find_spec("playwright") is not None),
+        ("chromium (make browser)", chromium_path() is not None),
+    ) if not ok]  # fmt: skip
+    if missing:
+        message = f"browser tests need {' and '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    _need_browser()
+    data = tmp_path_factory.mktemp("webapp")
+    key = make_key(data, "browser")
+    server = ServerProcess(data).start()
+    yield server.url, key
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(served: tuple[str, str]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p, chromium(p) as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def _rows(page: Any) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        "#results tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
+
+
+def test_pasted_molecules_give_a_table_with_the_invalid_one_in_place(
+    served: tuple[str, str], page: Any, tmp_path: Path
+) -> None:
+    url, _ = served
+    page.goto(f"{url}/")
+    page.fill("#smiles-input", "\n".join(PASTED))
+    page.click("#run-profile")
+    page.wait_for_selector("#results tbody tr")
+    assert "1 could not be read" in page.inner_text("[data-testid=status]")
+    rows = _rows(page)
+    assert [r[0] for r in rows] == ["1", "2", "3", "4"]  # every input, in order
+    assert page.get_attribute("#results tbody tr:nth-child(2)", "class") == "error-row"
+    assert rows[1][2:] == ["broken ring", "C1CC", "⚠ invalid SMILES"]
+    assert [r[2] for r in (rows[0], rows[2], rows[3])] == ["aspirin", "", "phenol"]
+    header = page.eval_on_selector_all("#results thead th", "ths => ths.map(t => t.innerText)")
+    profile = httpx.post(f"{url}/v1/profile", json={"smiles": ["CC(=O)Oc1ccccc1C(=O)O"]},
+                         timeout=60).json()["rows"][0]  # fmt: skip
+    qed = header.index("QED")
+    assert float(rows[0][qed]) == pytest.approx(profile["qed"], abs=1e-3)
+    assert "grade-warn" in page.get_attribute(f"#results tbody tr:first-child td:nth-child({qed + 1})", "class")
+
+    page.click("#results thead th:has-text('QED')")  # ascending; the invalid row stays last
+    by_qed = _rows(page)
+    values = [float(r[qed]) for r in by_qed[:3]]
+    assert values == sorted(values) and by_qed[3][3] == "C1CC"
+    page.fill("#results input[type=search]", "phenol")
+    assert [r[2] for r in _rows(page)] == ["phenol"]
+    assert page.inner_text("[data-testid=row-count]") == "1 of 4 rows"
+    page.fill("#results input[type=search]", "")
+
+    with page.expect_download() as info:
+        page.click("#results button:has-text('Download CSV')")
+    path = tmp_path / "table.csv"
+    info.value.save_as(path)
+    table = pd.read_csv(path, keep_default_na=False)
+    assert table["smiles"].tolist() == ["CCO", "c1ccccc1O", "CC(=O)Oc1ccccc1C(=O)O", "C1CC"]
+    assert table["error"].tolist() == ["", "", "", "invalid SMILES"]
+
+    page.click("#results tbody tr:has-text('phenol')")
+    page.wait_for_selector("#endpoints")
+    assert page.inner_text("#molecule-title") == "phenol"
+
+
+def test_molecule_page_shows_alerts_panel_and_neighbours(served: tuple[str, str], page: Any) -> None:
+    url, _ = served
+    page.goto(f"{url}/#/molecule?smiles={RHODANINE.replace('=', '%3D')}&name=rhodanine")
+    page.wait_for_selector("#endpoints")
+    alerts = page.inner_text("ul.alerts")
+    assert "ene_rhod_A(235)" in alerts and "Thiocarbonyl_group" in alerts
+    endpoint_rows = page.eval_on_selector_all("#endpoints tbody tr", "rows => rows.length")
+    assert endpoint_rows == 3 + 12  # bbbp, esol, freesolv and the twelve Tox21 assays
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.depict-big img'); return i && i.naturalWidth > 0; }"
+    )
+    assert page.eval_on_selector_all("figure.nb", "f => f.length") == 4 * 5
+    api = httpx.get(f"{url}/v1/molecule", params={"smiles": RHODANINE}, timeout=60).json()
+    nearest = api["neighbours"]["bbbp"]["molecules"][0]
+    first = page.inner_text(".nb-group figure.nb figcaption")  # the first group is bbbp's
+    assert first.split("\n") == [f"sim {nearest['similarity']:.2f}", nearest["smiles"]]
+    page.goto(f"{url}/#/molecule?smiles=C1CC")
+    assert page.inner_text("[data-testid=molecule-error]") == "invalid SMILES 'C1CC'"
+
+
+def test_a_screen_started_from_the_page_finishes_and_downloads(
+    served: tuple[str, str], page: Any, tmp_path: Path
+) -> None:
+    url, key = served
+    library = tmp_path / "library.csv"
+    pd.DataFrame(LIBRARY, columns=["smiles", "name"]).to_csv(library, index=False)
+    page.goto(f"{url}/#/jobs")
+    assert "Save an API key" in page.inner_text("#jobs-list")
+    page.fill("#api-key", "df_not_a_key")
+    page.click("#save-key")
+    page.wait_for_selector("#jobs-list .status.error")
+    page.fill("#api-key", key)
+    page.click("#save-key")
+    page.wait_for_selector("#jobs-list >> text=No jobs yet.")
+    page.set_input_files("#screen-library", str(library))
+    page.fill("#screen-properties", "qed,mw")
+    page.fill("#screen-filter", "mw<=300")
+    page.fill("#screen-rank", "qed")
+    page.fill("#screen-top", "4")
+    page.click("#screen-form button[type=submit]")
+    page.wait_for_selector(".job.done", timeout=120_000)
+    meta = page.inner_text(".job.done .job-meta")
+    assert "invalid 1" in meta and "hit 4" in meta
+
+    with page.expect_download() as info:
+        page.click(".job.done button:has-text('Download CSV')")
+    got = pd.read_csv(info.value.path())
+    expected = tmp_path / "cli.csv"
+    run_screen(ScreenConfig(library=library, out=expected, properties=["qed", "mw"],
+                            filters=["mw<=300"], rank="qed", top=4, quiet=True, n_jobs=1))  # fmt: skip
+    cli = pd.read_csv(expected)
+    assert got["smiles"].tolist() == cli["smiles"].tolist() and len(got) == 4
+    assert got["rank"].tolist() == [1, 2, 3, 4]
+    assert got["qed"].tolist() == pytest.approx(cli["qed"].tolist())
+
+    page.click(".job.done button:has-text('View result')")
+    page.wait_for_selector("#job-result tbody tr")
+    shown = page.eval_on_selector_all("#job-result tbody tr", "rows => rows.length")
+    assert shown == 4
