@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+from rdkit import Chem
 
 from browser import VIEWPORT, chromium, chromium_path
 from drugforge.workflows.screen import ScreenConfig, run_screen
@@ -140,6 +141,20 @@ def test_molecule_page_shows_alerts_panel_and_neighbours(served: tuple[str, str]
     assert first.split("\n") == [f"sim {nearest['similarity']:.2f}", nearest["smiles"]]
     page.goto(f"{url}/#/molecule?smiles=C1CC")
     assert page.inner_text("[data-testid=molecule-error]") == "invalid SMILES 'C1CC'"
+
+
+def test_a_drawn_structure_is_added_to_the_list(served: tuple[str, str], page: Any) -> None:
+    url, _ = served
+    page.goto(f"{url}/")
+    page.fill("#smiles-input", "CCO ethanol")
+    page.click("details.draw summary")
+    page.wait_for_function("() => document.getElementById('jsme-box').jsme !== undefined")
+    page.evaluate("document.getElementById('jsme-box').jsme.readGenericMolecularInput('c1ccncc1')")
+    page.wait_for_function("() => document.getElementById('jsme-box').jsme.smiles() !== ''")
+    page.click("text=Add drawing to the list")
+    lines = page.input_value("#smiles-input").split("\n")
+    assert lines[0] == "CCO ethanol" and len(lines) == 2
+    assert Chem.CanonSmiles(lines[1]) == "c1ccncc1"  # JSME writes its own SMILES of pyridine
 
 
 def test_a_screen_started_from_the_page_finishes_and_downloads(

@@ -212,7 +212,11 @@ export async function moleculesPage(root) {
   } }, "Add drawing to the list");
   const drawTab = el("details", { class: "draw", ontoggle: async (e) => {
     if (!e.target.open || editor) return;
-    try { editor = await createEditor("jsme-box", "600px", "340px"); editorBox.querySelector("p")?.remove(); }
+    try {
+      editor = await createEditor("jsme-box", "600px", "340px");
+      editorBox.querySelector("p")?.remove();
+      editorBox.jsme = editor; // the editor's own API (readGenericMolecularInput, smiles), for scripts
+    }
     catch (err) { mount(editorBox, el("p", { class: "error" }, err.message)); }
   } }, el("summary", {}, "Draw a structure (JSME editor)"), editorBox, addDrawn);
 
