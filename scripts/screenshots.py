@@ -2,8 +2,8 @@
 
     PYTHONPATH=src python scripts/screenshots.py [--out docs/screenshots]
 
-Starts ``drugforge serve`` on a temporary data folder with one model (the shipped ESOL panel
-model, so that the Models page has a real card), creates a key, and drives Debian's Chromium
+Starts ``drugforge serve`` on a temporary data folder with three models (copies of shipped
+panel models, so that the Models page has real cards), creates a key, and drives Debian's Chromium
 (the tests' Playwright set-up, ``tests/browser.py``) at 1366x768 through: the Molecules table
 (the example molecules, one invalid), a molecule page, a finished screen job with its result,
 and the Models page and one model card.
@@ -57,7 +57,9 @@ def take(out: Path) -> list[Path]:
     shots: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="drugforge-shots-") as tmp:
         data = Path(tmp)
-        shutil.copytree(PANEL_DIR / "esol" / "model", data / "models" / "esol-solubility")
+        for group, name in (("esol", "esol-solubility"), ("bbbp", "bbb-penetration"),
+                            ("freesolv", "hydration-free-energy")):
+            shutil.copytree(PANEL_DIR / group / "model", data / "models" / name)
         key = make_key(data, "screenshots")
         library = data / "library.csv"
         library.write_text(LIBRARY)
@@ -100,9 +102,9 @@ def take(out: Path) -> list[Path]:
                 page.goto(f"{url}/#/models")
                 page.wait_for_selector(".model-card")
                 shot("models")
-                page.click(".model-card")
-                page.wait_for_selector(".markdown")
-                shot("model-card")
+                page.click(".model-card >> text=esol-solubility")
+                page.wait_for_selector(".plots img")
+                shot("model-card", full=True)
         finally:
             server.stop()
     return shots

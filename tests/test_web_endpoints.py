@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from drugforge.api.web import report_plots
 from drugforge.core.errors import InvalidSmilesError
 from drugforge.molecules.depict import depict_svg
 from drugforge.molecules.details import molecule_details, training_sets
@@ -26,7 +28,9 @@ SDF_RECORD = "{name}\n  drugforge\n\n  2  1  0  0  0  0  0  0  0  0999 V2000\n" 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = ServerProcess(tmp_path_factory.mktemp("web")).start()
+    data = tmp_path_factory.mktemp("web")
+    shutil.copytree(PANEL_DIR / "esol" / "model", data / "models" / "esol-solubility")
+    server = ServerProcess(data).start()
     yield server.url
     server.stop()
 
@@ -143,3 +147,24 @@ def test_static_app_files(url: str) -> None:
     assert httpx.get(f"{url}/static/vendor/jsme/jsme.nocache.js").status_code == 200
     for bad in ("../web.py", "..%2Fweb.py", "%2e%2e/%2e%2e/app.py", "js", "nope.js"):
         assert httpx.get(f"{url}/static/{bad}").status_code == 404, bad
+
+
+def test_model_plots_are_the_report_images(url: str) -> None:
+    r = httpx.get(f"{url}/v1/models/esol-solubility/plots")
+    assert r.status_code == 200, r.text
+    plots = r.json()["plots"]
+    assert [p["title"].split(":")[0] for p in plots] == [
+        "Parity plot", "Residuals against prediction", "Uncertainty calibration"]  # fmt: skip
+    for p in plots:
+        head, data = p["src"].split(",", 1)
+        assert head == "data:image/png;base64"
+        assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert httpx.get(f"{url}/v1/models/nope/plots").status_code == 404
+    assert httpx.get(f"{url}/v1/models/..%2Fmodels/plots").status_code in (400, 404)
+
+
+def test_report_plots_take_only_embedded_images() -> None:
+    page = ('<img alt="a &amp; b" src="data:image/png;base64,iVBORw0KGgo=">'
+            '<img alt="remote" src="https://example.org/x.png">'
+            '<img alt="script" src="javascript:alert(1)">')  # fmt: skip
+    assert report_plots(page) == [{"title": "a & b", "src": "data:image/png;base64,iVBORw0KGgo="}]

@@ -145,5 +145,5 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         return detail
 
     app.include_router(jobs_router(settings, guard, store, files, runner))
-    app.include_router(web_router(guard))
+    app.include_router(web_router(settings, guard))
     return app

@@ -10,6 +10,8 @@
   ``POST /v1/profile`` gives it), the alerts with their atoms, each panel endpoint with its
   uncertainty and applicability domain, and the ``k`` nearest training molecules of each panel
   model (:func:`~drugforge.molecules.details.molecule_details`).
+- ``GET /v1/models/{name}/plots`` lists the plots embedded in a store model's ``report.html``
+  (parity, residuals, calibration...) as ``[{"title", "src": data URI}]`` for its card.
 - ``POST /v1/read-molecules`` (multipart, field ``file``: CSV/TSV/SMI/SDF/Parquet, optionally
   gzipped) reads a molecule file as the CLI does and answers ``{"molecules": [{"smiles",
   "name", "error"}]}``, one entry per record in order, an unreadable one with its error.
@@ -22,6 +24,7 @@ drugforge's user errors).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import tempfile
@@ -33,6 +36,8 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from drugforge.api.auth import Guard
+from drugforge.api.jobspecs import model_path
+from drugforge.api.settings import ServerSettings
 from drugforge.core.errors import InputError
 from drugforge.molecules.chem import parse_smiles_or_raise, smiles_problem
 from drugforge.molecules.chem.alerts import find_alerts
@@ -46,6 +51,7 @@ __all__ = ["STATIC_DIR", "web_router"]
 STATIC_DIR = Path(__file__).parent / "static"
 #: most records ``POST /v1/read-molecules`` returns (a bigger library is a screen job's input)
 MAX_READ_MOLECULES = 10_000
+_PLOT = re.compile(r'<img alt="([^"]*)" src="(data:image/(?:png|svg\+xml);base64,[A-Za-z0-9+/=]+)"')
 _SUFFIX = re.compile(r"(\.[A-Za-z]{1,8}){1,2}$")
 _MEDIA = {".js": "text/javascript", ".css": "text/css", ".html": "text/html",
           ".svg": "image/svg+xml", ".png": "image/png", ".gif": "image/gif"}  # fmt: skip
@@ -77,7 +83,14 @@ def _text(value: object) -> str:
     return "" if value is None or bool(pd.isna(value)) else str(value)
 
 
-def web_router(guard: Guard) -> APIRouter:
+def report_plots(report_html: str) -> list[dict[str, str]]:
+    """The embedded plots of a drugforge report (``<img alt=... src="data:image/png;base64,...">``)
+    as ``[{"title", "src"}]``; anything but a base64 PNG or SVG data URI is left out."""
+    return [{"title": html.unescape(m.group(1)), "src": m.group(2)}
+            for m in _PLOT.finditer(report_html)]  # fmt: skip
+
+
+def web_router(settings: ServerSettings, guard: Guard) -> APIRouter:
     """The web app's routes; the data endpoints are reads (``guard.reader``), the app's files are
     open (the page has to load before a key can be entered)."""
     router = APIRouter()
@@ -125,6 +138,12 @@ def web_router(guard: Guard) -> APIRouter:
         if row.get("error"):
             return _bad(str(row["error"]))
         return {"profile": row, **molecule_details(smiles, row, k=k)}
+
+    @router.get("/v1/models/{name}/plots", summary="a model's report plots (PNG data URIs)",
+                dependencies=reader)  # fmt: skip
+    def plots(name: str) -> dict[str, Any]:
+        report = model_path(settings, name) / "report.html"
+        return {"plots": report_plots(report.read_text()) if report.is_file() else []}
 
     @router.post("/v1/read-molecules", summary="read a molecule file (CSV/SDF/...) into SMILES",
                  dependencies=reader)  # fmt: skip

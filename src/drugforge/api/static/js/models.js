@@ -58,12 +58,20 @@ async function modelDetail(root, name) {
   mount(root, back, el("p", { class: "status" }, `Loading ${name}…`));
   try {
     const m = await getJSON(`/v1/models/${encodeURIComponent(name)}`);
+    const plotsBox = el("div", { class: "plots" }, el("p", { class: "muted" }, "Loading plots…"));
+    getJSON(`/v1/models/${encodeURIComponent(name)}/plots`).then(({ plots }) => mount(plotsBox,
+      plots.length ? plots.map((p) => el("figure", {}, el("img", { src: p.src, alt: p.title }), el("figcaption", {}, p.title)))
+                   : el("p", { class: "muted" }, "this model's report has no plots")))
+      .catch((err) => mount(plotsBox, el("p", { class: "status error" }, err.message)));
     mount(root, back, el("h2", {}, m.name),
       el("p", { class: "muted" }, `${m.model || "model"} · ${m.task || ""} · targets ${(m.target_names || []).join(", ")} · created ${m.created || "?"}`),
       el("div", { class: "grid2" },
         el("section", { class: "card" }, el("h3", {}, "Test metrics"), metricsTable(m.test_metrics)),
-        el("section", { class: "card" }, el("h3", {}, "Configuration"), el("pre", { class: "config" }, JSON.stringify(m.config, null, 2)))),
-      el("section", { class: "card" }, el("h3", {}, "Report"), m.report_md ? markdown(m.report_md) : el("p", { class: "muted" }, "no report")));
+        el("section", { class: "card" }, el("h3", {}, "Report"),
+          m.report_md ? markdown(m.report_md) : el("p", { class: "muted" }, "no report"))),
+      el("section", { class: "card", id: "plots" }, el("h3", {}, "Plots"), plotsBox),
+      el("details", { class: "card" }, el("summary", {}, "Training configuration"),
+        el("pre", { class: "config" }, JSON.stringify(m.config, null, 2))));
   } catch (err) {
     mount(root, back, el("p", { class: "status error" }, err.message));
   }
