@@ -37,16 +37,26 @@ async function errorOf(response) {
   return new ApiError(response.status, message);
 }
 
-/** fetch(path) with the key; returns the Response, throws ApiError on a non-2xx answer. */
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** fetch(path) with the key; returns the Response, throws ApiError on a non-2xx answer.
+ *  A 429 (the key's rate limit) is retried after the server's Retry-After, up to 3 times. */
 export async function request(path, options = {}) {
-  let response;
-  try {
-    response = await fetch(path, { ...options, headers: headers(options.headers || {}) });
-  } catch (err) {
-    throw new ApiError(0, `cannot reach the server (${err.message})`);
+  for (let attempt = 0; ; attempt++) {
+    let response;
+    try {
+      response = await fetch(path, { ...options, headers: headers(options.headers || {}) });
+    } catch (err) {
+      throw new ApiError(0, `cannot reach the server (${err.message})`);
+    }
+    if (response.status === 429 && attempt < 3) {
+      const wait = Number(response.headers.get("Retry-After")) || 1;
+      await sleep(1000 * Math.min(30, Math.max(1, wait)));
+      continue;
+    }
+    if (!response.ok) throw await errorOf(response);
+    return response;
   }
-  if (!response.ok) throw await errorOf(response);
-  return response;
 }
 
 export async function getJSON(path) {

@@ -105,20 +105,25 @@ function stateBadge(state) {
   return el("span", { class: `badge ${cls}`, "data-testid": "job-state" }, state);
 }
 
-function jobCard(job, showResult) {
+function jobCard(job, showResult, refresh, say) {
+  const act = (fn) => async () => { try { await fn(); } catch (err) { say(err.message, "error"); } };
   const pct = Math.round(100 * (job.progress || 0));
   const total = job.total ? `${fmt(job.done)} / ${fmt(job.total)} ${job.unit || ""}` : job.done ? `${fmt(job.done)} ${job.unit || ""}` : "";
   const counts = Object.entries(job.counts || {}).map(([k, v]) => `${k} ${fmt(v)}`).join(" · ");
   const actions = [];
   if (job.state === "done") {
     actions.push(el("button", { onclick: () => showResult(job) }, "View result"));
-    actions.push(el("button", { class: "secondary", onclick: async () => {
+    actions.push(el("button", { class: "secondary", onclick: act(async () => {
       const r = await request(`/v1/jobs/${job.id}/result?format=csv`);
       download(`${job.name || job.id}.csv`, await r.blob());
-    } }, "Download CSV"));
+    }) }, "Download CSV"));
   }
   if (ACTIVE.has(job.state)) {
-    actions.push(el("button", { class: "secondary", onclick: async () => { await del(`/v1/jobs/${job.id}`); } }, "Cancel"));
+    actions.push(el("button", { class: "secondary", onclick: act(async () => {
+      await del(`/v1/jobs/${job.id}`);
+      say(`Cancelled ${job.id}.`, "ok");
+      refresh();
+    }) }, "Cancel"));
   }
   return el("div", { class: `job ${job.state}`, "data-job": job.id },
     el("div", { class: "job-head" }, el("b", {}, job.kind), " ", job.name ? el("span", {}, job.name) : null,
@@ -177,7 +182,7 @@ export async function jobsPage(root) {
     if (!getKey()) { mount(jobsBox, el("p", { class: "muted" }, "Save an API key to see and start jobs.")); return; }
     try {
       const { jobs } = await getJSON("/v1/jobs");
-      mount(jobsBox, jobs.length ? jobs.map((j) => jobCard(j, showResult)) : el("p", { class: "muted" }, "No jobs yet."));
+      mount(jobsBox, jobs.length ? jobs.map((j) => jobCard(j, showResult, refresh, say)) : el("p", { class: "muted" }, "No jobs yet."));
       if (jobs.some((j) => ACTIVE.has(j.state)) && location.hash.startsWith("#/jobs")) timer = setTimeout(refresh, 1000);
     } catch (err) {
       mount(jobsBox, el("p", { class: "status error" }, err.message));

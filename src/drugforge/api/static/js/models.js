@@ -16,9 +16,10 @@ function markdown(text) {
   const lines = text.split("\n");
   const inline = (s) => {
     const span = el("span");
-    s.split(/(`[^`]+`|\*\*[^*]+\*\*)/).forEach((part) => {
+    s.split(/(`[^`]+`|\*\*[^*]+\*\*|\b_[^_]+_\b)/).forEach((part) => {
       if (part.startsWith("`") && part.endsWith("`")) span.append(el("code", {}, part.slice(1, -1)));
       else if (part.startsWith("**") && part.endsWith("**")) span.append(el("b", {}, part.slice(2, -2)));
+      else if (/^_[^_]+_$/.test(part)) span.append(el("i", {}, part.slice(1, -1)));
       else if (part) span.append(part);
     });
     return span;
