@@ -116,7 +116,7 @@ def build_config(kind_name: str, settings_in: dict[str, Any], job_dir: Path,
         if values.get("novelty_reference") is not None:
             values["novelty_reference"] = str(upload(_text(values["novelty_reference"],
                                                            "novelty_reference")))  # fmt: skip
-        values.update(out=out, resume=True, quiet=False,
+        values.update(out=out, resume=False, quiet=False,  # the worker resumes a restarted run
                       checkpoint_dir=str(job_dir / "checkpoints"))  # fmt: skip
     else:  # train: the model goes to the job folder, then to the store when accepted
         data = _text(values.get("data"), "data")
