@@ -250,3 +250,13 @@ def test_job_configs_are_the_workflows_own_with_server_paths(tmp_path: Path) -> 
     with pytest.raises(Exception, match="no model named 'x'"):
         build_config("screen", {"library": "u_1", "models": ["col=x"]}, tmp_path, settings,
                      resolve)  # fmt: skip
+
+
+def test_a_models_report_with_its_plots(served: tuple[ServerProcess, str, str]) -> None:
+    server, _, _ = served
+    detail = httpx.get(f"{server.url}/v1/models/gbm-active", timeout=30).json()
+    assert detail["report_html"] == "/v1/models/gbm-active/report"
+    r = httpx.get(f"{server.url}{detail['report_html']}", timeout=30)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "data:image/png;base64," in r.text and "sandbox" in r.headers["content-security-policy"]
+    assert httpx.get(f"{server.url}/v1/models/..%2Fgbm-active/report", timeout=30).status_code in (400, 404)
