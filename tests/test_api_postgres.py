@@ -39,7 +39,8 @@ def postgres(tmp_path: Path) -> Iterator[str]:
     as_user: list[str] = []
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         if shutil.which("runuser") is None or subprocess.run(["id", "postgres"],
-                                                              capture_output=True).returncode:
+                                                              capture_output=True,
+                                                              check=False).returncode:
             pytest.skip("running as root without a 'postgres' user to start PostgreSQL")
         as_user = ["runuser", "-u", "postgres", "--"]
     root = Path(tempfile.mkdtemp(prefix="drugforge-pg-"))  # pytest's folders are root-only
@@ -65,7 +66,7 @@ def postgres(tmp_path: Path) -> Iterator[str]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/drugforge"
     finally:
         subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m",
-                        "fast", "stop"], capture_output=True)  # fmt: skip
+                        "fast", "stop"], capture_output=True, check=False)  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
 
 
