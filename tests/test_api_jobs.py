@@ -61,7 +61,7 @@ def test_a_screen_job_runs_and_equals_the_cli(served: tuple[ServerProcess, str, 
         assert done["counts"]["invalid"] == 2 and done["counts"]["hit"] == 25
         hits = api.result(job["id"])
         csv = pd.read_csv(api.download(job["id"], tmp_path / "hits.csv"))
-        assert [j["id"] for j in api.jobs()][0] == job["id"]
+        assert api.jobs()[0]["id"] == job["id"]
     expected = tmp_path / "cli.parquet"
     run_screen(ScreenConfig(library=library, out=expected, quiet=True, n_jobs=1, **SCREEN))
     pd.testing.assert_frame_equal(hits, pd.read_parquet(expected))
@@ -218,3 +218,45 @@ def test_rate_limit_and_closed_reads(tmp_path: Path) -> None:
         assert codes[-1].status_code == 429 and int(codes[-1].headers["Retry-After"]) >= 1
     finally:
         server.stop()
+
+
+def test_optimize_job_writes_its_top_molecules(served: tuple[ServerProcess, str, str]) -> None:
+    server, alice, _ = served
+    with Client(server.url, alice) as api:
+        job = api.submit("optimize", objective={"components": [{"kind": "qed"}]}, steps=3,
+                         batch_size=16, top=10, seed=0)  # fmt: skip
+        done = api.wait(job["id"], timeout=180, poll=0.3)
+        assert done["state"] == "done", (done, api.log(job["id"]))
+        top = api.result(job["id"])
+        assert 0 < len(top) <= 10 and top["smiles"].notna().all()
+
+
+def test_job_configs_are_the_workflows_own_with_server_paths(tmp_path: Path) -> None:
+    from drugforge.api.jobspecs import build_config
+    from drugforge.api.settings import ServerSettings
+
+    settings = ServerSettings(data_dir=str(tmp_path), ray_address="ray://head:10001")
+    upload = tmp_path / "uploads" / "u_1" / "lib.csv"
+
+    def resolve(upload_id: str) -> Path:
+        assert upload_id == "u_1"
+        return upload
+
+    config = build_config("screen", {"library": "u_1", "rank": "qed"}, tmp_path / "jobs" / "j",
+                          settings, resolve)  # fmt: skip
+    assert isinstance(config, ScreenConfig)
+    assert config.library == upload and config.out == tmp_path / "jobs" / "j" / "hits.parquet"
+    assert config.engine == "ray" and config.address == "ray://head:10001" and config.resume
+    with pytest.raises(Exception, match="no model named 'x'"):
+        build_config("screen", {"library": "u_1", "models": ["col=x"]}, tmp_path, settings,
+                     resolve)  # fmt: skip
+
+
+def test_a_models_report_with_its_plots(served: tuple[ServerProcess, str, str]) -> None:
+    server, _, _ = served
+    detail = httpx.get(f"{server.url}/v1/models/gbm-active", timeout=30).json()
+    assert detail["report_html"] == "/v1/models/gbm-active/report"
+    r = httpx.get(f"{server.url}{detail['report_html']}", timeout=30)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "data:image/png;base64," in r.text and "sandbox" in r.headers["content-security-policy"]
+    assert httpx.get(f"{server.url}/v1/models/..%2Fgbm-active/report", timeout=30).status_code in (400, 404)

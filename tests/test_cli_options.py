@@ -154,7 +154,7 @@ def test_pretrain_architecture_rules_live_in_the_configs(
 def test_every_workflow_is_a_run_function_of_one_config() -> None:
     """The workflow registry names run functions whose one parameter is a RunConfig: what a
     front end needs to validate settings and call the command; every CLI command but the
-    listing ``models`` and ``serve`` (a front end itself) reaches one."""
+    listing ``models``, ``serve`` (a front end itself) and ``keys`` (the server's) reaches one."""
     import inspect
     import typing
 
@@ -167,4 +167,4 @@ def test_every_workflow_is_a_run_function_of_one_config() -> None:
         config = typing.get_type_hints(run_x)[param]
         assert issubclass(config, RunConfig), name
     commands = {name.split(".")[0] for name in WORKFLOWS.names()}
-    assert commands == set(COMMANDS.names()) - {"models", "serve"}  # listing; the server
+    assert commands == set(COMMANDS.names()) - {"models", "serve", "keys"}  # listing; the server

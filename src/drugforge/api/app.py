@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from drugforge import __version__
 from drugforge.api.auth import ApiFailure, BodyLimit, Caller, Guard, error_body
@@ -142,7 +142,20 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             detail[key] = read_json(path / file, path) if (path / file).is_file() else {}
         report = path / "report.md"
         detail["report_md"] = report.read_text() if report.is_file() else ""
+        detail["report_html"] = (f"/v1/models/{name}/report"
+                                 if (path / "report.html").is_file() else None)  # fmt: skip
         return detail
+
+    @app.get("/v1/models/{name}/report", response_class=HTMLResponse,
+             summary="one model's evaluation report with its plots (self-contained HTML)")  # fmt: skip
+    def model_report(name: str, caller: Caller = reader) -> HTMLResponse:
+        report = model_path(settings, name) / "report.html"
+        if not report.is_file():
+            raise NotFound(f"model '{name}' has no report")
+        # the report is data: no script runs, only its own inline styles and embedded images
+        policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
+        return HTMLResponse(report.read_text(errors="replace"),
+                            headers={"Content-Security-Policy": policy})  # fmt: skip
 
     app.include_router(jobs_router(settings, guard, store, files, runner))
     app.include_router(web_router(settings, guard))

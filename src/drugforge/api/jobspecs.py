@@ -103,25 +103,25 @@ def build_config(kind_name: str, settings_in: dict[str, Any], job_dir: Path,
     if kind_name == "screen":
         values["library"] = str(upload(_text(values.get("library"), "library")))
         values["models"] = [_model_option(settings, m) for m in _texts(values.get("models", []))]
-        values.update(out=out, resume=True, quiet=True)
+        values.update(out=out, resume=True, quiet=False)
         values.setdefault("n_jobs", 1)
         if settings.ray_address:
             values.update(engine="ray", address=settings.ray_address)
     elif kind_name == "generate":
         values["model"] = _generator(values.get("model", "chem-lm"), "model")
-        values.update(out=out, force=True, quiet=True)
+        values.update(out=out, force=True, quiet=False)
     elif kind_name == "optimize":
         values["prior"] = _generator(values.get("prior", "chem-lm"), "prior")
         values["objective"] = _objective(settings, values.get("objective"))
         if values.get("novelty_reference") is not None:
             values["novelty_reference"] = str(upload(_text(values["novelty_reference"],
                                                            "novelty_reference")))  # fmt: skip
-        values.update(out=out, resume=True, quiet=True,
+        values.update(out=out, resume=False, quiet=False,  # the worker resumes a restarted run
                       checkpoint_dir=str(job_dir / "checkpoints"))  # fmt: skip
     else:  # train: the model goes to the job folder, then to the store when accepted
         data = _text(values.get("data"), "data")
         values["data"] = str(upload(data)) if data.startswith("u_") else safe_name(data, "dataset")
-        values.update(out=str(job_dir / "model"), force=True, quiet=True)
+        values.update(out=str(job_dir / "model"), force=True, quiet=False)
     try:
         return config_class(kind).model_validate(values)
     except ValidationError as err:

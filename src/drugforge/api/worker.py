@@ -91,6 +91,8 @@ def run_job(settings: ServerSettings, job_id: str) -> str:
     store = JobStore(Database(settings.database_url))
     kind, values = store.config(job_id)
     job_dir = settings.jobs_dir / job_id
+    if kind == "optimize":  # a restarted run continues from its last checkpoint, if any
+        values["resume"] = (Path(values["checkpoint_dir"]) / "run.json").is_file()
     config = config_class(JOB_KINDS[kind]).model_validate(values)
     previous = progress.set_observer(_Reporter(store, job_id))
     signal.signal(signal.SIGTERM, _stop)

@@ -92,7 +92,17 @@ class _Lines:
         self.path = path
         self.gzipped = gzipped
         self.consumed = 0  # bytes of the file read so far (compressed bytes for gzip)
+        self.decoded = 0  # bytes those blocks decompress to (= consumed when not gzipped)
+        self.emitted = 0  # decompressed bytes handed out as lines so far
         self.problem: str | None = None
+
+    @property
+    def position(self) -> int:
+        """File bytes behind the lines handed out so far: exact for plain text, scaled from the
+        decompressed position for gzip (the file is read in 1 MiB blocks, ahead of the lines)."""
+        if self.decoded == 0:
+            return 0
+        return min(self.consumed, round(self.consumed * self.emitted / self.decoded))
 
     def _data(self) -> Iterator[bytes]:
         """Decompressed blocks; sets ``self.problem`` on a truncated or corrupt gzip stream."""
@@ -137,21 +147,26 @@ class _Lines:
         number = 0
         skipping = False  # inside an over-long line already reported
         for block in self._data():
+            self.decoded += len(block)
             pending += block
             parts = pending.split(b"\n")
             pending = parts.pop()
             for part in parts:
+                self.emitted += len(part) + 1
                 if skipping:
                     skipping = False  # the rest of the over-long line ends here
                     continue
                 number += 1
                 yield number, part.rstrip(b"\r"), ""
             if len(pending) > MAX_RECORD_BYTES and not skipping:
+                self.emitted += len(pending)
                 number += 1
                 yield number, b"", f"line longer than {MAX_RECORD_BYTES} bytes"
                 skipping, pending = True, b""
             elif skipping:
+                self.emitted += len(pending)
                 pending = b""
+        self.emitted = self.decoded
         if pending and not skipping:
             number += 1
             cut = "cut off by the end of the truncated file" if self.problem else ""
@@ -255,7 +270,7 @@ class LibraryReader:
         if self.format == "parquet":
             total = max(self._layout.n_rows, 1)
             return int(self.bytes_total * min(self._parquet_rows / total, 1.0))
-        return 0 if self._lines is None else self._lines.consumed
+        return 0 if self._lines is None else self._lines.position
 
     def chunks(self) -> Iterator[LibraryChunk]:
         """Every record of the file, ``chunk_size`` at a time, in file order."""

@@ -70,7 +70,9 @@ async function modelDetail(root, name) {
         el("section", { class: "card" }, el("h3", {}, "Test metrics"), metricsTable(m.test_metrics)),
         el("section", { class: "card" }, el("h3", {}, "Report"),
           m.report_md ? markdown(m.report_md) : el("p", { class: "muted" }, "no report"))),
-      el("section", { class: "card", id: "plots" }, el("h3", {}, "Plots"), plotsBox),
+      el("section", { class: "card", id: "plots" }, el("div", { class: "toolbar" }, el("h3", {}, "Plots"),
+        el("span", { class: "spacer" }),
+        m.report_html ? el("a", { href: m.report_html, target: "_blank", rel: "noopener" }, "Full report (HTML) ↗") : null), plotsBox),
       el("details", { class: "card" }, el("summary", {}, "Training configuration"),
         el("pre", { class: "config" }, JSON.stringify(m.config, null, 2))));
   } catch (err) {
