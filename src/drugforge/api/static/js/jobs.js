@@ -86,16 +86,19 @@ function startForms(say, refresh) {
   const targets = el("input", { id: "train-targets", placeholder: "y" });
   const require = el("input", { id: "train-require", placeholder: "rmse<=1.0" });
   const name = el("input", { id: "train-name", placeholder: "my-model" });
+  const family = el("input", { id: "train-model", value: "auto" });
   const train = el("form", { class: "card job-form", id: "train-form" },
     el("h3", {}, "Train a model"), field("Data", data, "CSV with SMILES and target columns"),
     field("Targets", targets, "comma-separated columns"), field("Requirement", require, "acceptance, e.g. rmse<=1.0"),
+    field("Model", family, "auto tries several; or svm, gp, gbm, mlp, mpnn…"),
     field("Model name", name, "saved in the store under this name"),
     el("button", { type: "submit", class: "primary" }, "Start training"));
   train.addEventListener("submit", (e) => { e.preventDefault(); submit(train, async () => {
     if (!name.value.trim()) throw new Error("give the model a name");
     if (!list(targets.value).length) throw new Error("name at least one target column");
     return { kind: "train", name: name.value.trim(), data: await upload(data, "training"),
-             targets: list(targets.value), require: list(require.value) };
+             targets: list(targets.value), require: list(require.value),
+             model: family.value.trim() || "auto" };
   }); });
   return el("div", { class: "grid3" }, screen, gen, train);
 }
