@@ -20,11 +20,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from browser import VIEWPORT, chromium  # noqa: E402
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
-from serving import ServerProcess, make_key  # noqa: E402
+from playwright.sync_api import Page, sync_playwright
 
-from drugforge.molecules.panel import PANEL_DIR  # noqa: E402
+from browser import VIEWPORT, chromium
+from drugforge.molecules.panel import PANEL_DIR
+from serving import ServerProcess, make_key
 
 LIBRARY = """smiles,name
 CC(=O)Oc1ccccc1C(=O)O,aspirin
@@ -48,6 +48,10 @@ def _settle(page: Page) -> None:
     for y in range(0, int(height) + 600, 600):
         page.evaluate(f"window.scrollTo(0, {y})")
         page.wait_for_timeout(150)
+        # tables scroll inside their own box: run through it too, then back to its top
+        page.evaluate("document.querySelectorAll('.table-wrap').forEach(t => t.scrollTop = t.scrollHeight)")
+        page.wait_for_timeout(150)
+        page.evaluate("document.querySelectorAll('.table-wrap').forEach(t => t.scrollTop = 0)")
     page.wait_for_function("[...document.images].every(i => i.complete && !i.classList.contains('loading'))")
     page.evaluate("window.scrollTo(0, 0)")
 
@@ -96,7 +100,7 @@ def take(out: Path) -> list[Path]:
                 page.wait_for_selector(".job.done", timeout=120_000)
                 page.click(".job.done >> text=View result")
                 page.wait_for_selector("#job-result tbody tr")
-                page.wait_for_timeout(300)
+                _settle(page)
                 shot("jobs", full=True)
 
                 page.goto(f"{url}/#/models")
