@@ -260,3 +260,17 @@ def test_a_models_report_with_its_plots(served: tuple[ServerProcess, str, str]) 
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "data:image/png;base64," in r.text and "sandbox" in r.headers["content-security-policy"]
     assert httpx.get(f"{server.url}/v1/models/..%2Fgbm-active/report", timeout=30).status_code in (400, 404)
+
+
+def test_depictions_are_key_checked_but_not_rate_limited(tmp_path: Path) -> None:
+    key = make_key(tmp_path, "viewer")
+    server = ServerProcess(tmp_path, "--rate-limit", "2", "--no-open-reads").start()
+    try:
+        url = f"{server.url}/v1/depict"
+        assert httpx.get(url, params={"smiles": "CCO"}, timeout=30).status_code == 401
+        codes = {httpx.get(url, params={"smiles": "CCO"}, headers=_bearer(key),
+                           timeout=30).status_code for _ in range(6)}  # fmt: skip
+        assert codes == {200}
+        assert httpx.get(f"{server.url}/v1/models", headers=_bearer(key), timeout=30).status_code == 200
+    finally:
+        server.stop()

@@ -4,7 +4,7 @@
 - :meth:`Guard.reader` (profile, predict, models, pages' data): the same, except that with the
   ``open_reads`` setting a client on the loopback interface may come without a key. A key that
   is sent is always checked (a revoked key fails even where none is needed).
-- Every keyed request takes a token from its key's bucket (``rate_limit`` per minute, refilled
+- Every keyed request (but depictions, :meth:`Guard.viewer`) takes a token from its key's bucket (``rate_limit`` per minute, refilled
   continuously); an empty bucket is 429 with ``Retry-After``.
 - Body size (:class:`BodyLimit`): an ASGI middleware that answers 413 when ``Content-Length``
   is over the limit and stops a body streamed without one as soon as it passes the limit.
@@ -86,7 +86,7 @@ class Guard:
         self.keystore, self.settings = keystore, settings
         self._buckets = _Buckets(settings.rate_limit)
 
-    def _key(self, request: Request) -> KeyInfo | None:
+    def _key(self, request: Request, *, metered: bool = True) -> KeyInfo | None:
         header = request.headers.get("authorization")
         if header is None:
             return None
@@ -95,7 +95,7 @@ class Guard:
         if info is None:
             raise ApiFailure(401, "invalid or revoked API key",
                              {"WWW-Authenticate": "Bearer"})  # fmt: skip
-        wait = self._buckets.take(info.id)
+        wait = self._buckets.take(info.id) if metered else 0.0
         if wait > 0:
             raise ApiFailure(429, f"rate limit of {self.settings.rate_limit} requests per "
                              f"minute reached; retry in {math.ceil(wait)} s",
@@ -103,7 +103,15 @@ class Guard:
         return info
 
     def reader(self, request: Request) -> Caller:
-        key = self._key(request)
+        return self._reader(request, metered=True)
+
+    def viewer(self, request: Request) -> Caller:
+        """A read that a page makes many of (a depiction per table row): checked as a read,
+        not counted against the key's rate limit."""
+        return self._reader(request, metered=False)
+
+    def _reader(self, request: Request, *, metered: bool) -> Caller:
+        key = self._key(request, metered=metered)
         if key is None and not (self.settings.open_reads and _loopback(request)):
             raise ApiFailure(401, "this needs an API key: Authorization: Bearer KEY",
                              {"WWW-Authenticate": "Bearer"})  # fmt: skip

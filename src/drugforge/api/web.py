@@ -95,6 +95,7 @@ def web_router(settings: ServerSettings, guard: Guard) -> APIRouter:
     open (the page has to load before a key can be entered)."""
     router = APIRouter()
     reader = [Depends(guard.reader)]
+    viewer = [Depends(guard.viewer)]  # one per table row: not rate-limited
 
     @router.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -110,7 +111,7 @@ def web_router(settings: ServerSettings, guard: Guard) -> APIRouter:
                             headers={"Cache-Control": cache})  # fmt: skip
 
     @router.get("/v1/depict", summary="2D depiction (SVG) of a SMILES, alerts optionally shaded",
-                response_class=Response, dependencies=reader,
+                response_class=Response, dependencies=viewer,
                 responses={200: {"content": {"image/svg+xml": {}}}})  # fmt: skip
     def depict(
         smiles: Annotated[str, Query(max_length=2000)],
