@@ -178,6 +178,15 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
     refactor = RESULTS / "refactor" / "README.md"
     if refactor.is_file():
         parts.append("\n" + refactor.read_text().strip() + "\n")
+    api_load = RESULTS / "api_load" / "README.md"
+    if api_load.is_file():
+        body = api_load.read_text().strip().split("\n", 1)[1].strip()
+        parts.append(f"\n## 8. The REST API under load (issue 13)\n\n{body}\n"
+                     "\nThe profile is bound by one process's RDKit and Python work, so one "
+                     "server process profiles about as fast as `drugforge profile` with one "
+                     "process; long lists belong in a screen job, whose chunks run in worker "
+                     "processes. Light requests (`GET /v1/models`) stay fast during the load "
+                     "because profile and predict requests run on their own threads.\n")
     if notes.is_file():
         parts.append("\n" + notes.read_text())
     (REPO / "docs" / "benchmarks.md").write_text("".join(parts))

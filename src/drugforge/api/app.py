@@ -18,11 +18,14 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pandas as pd
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException
@@ -116,17 +119,30 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         return JSONResponse(error_body(str(err.detail)), status_code=err.status_code,
                             headers=getattr(err, "headers", None))  # fmt: skip
 
+    # Profiles and predictions run on their own few threads (one per core), not on the shared
+    # thread pool that serves every other request: a burst of them queues here, and listing
+    # models, a job's state or a depiction still answers at once.
+    compute = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
+
     @app.post("/v1/profile", summary="profile molecules: drug-likeness, alerts, panel, percentiles")
-    def profile(config: ProfileMoleculesConfig, caller: Caller = reader) -> Any:
-        return _too_many(len(config.smiles), settings) or _rows(run_profile_molecules(config))
+    async def profile(config: ProfileMoleculesConfig, caller: Caller = reader) -> Any:
+        too_many = _too_many(len(config.smiles), settings)
+        if too_many is not None:
+            return too_many
+        return await anyio.to_thread.run_sync(
+            lambda: _rows(run_profile_molecules(config)), limiter=compute
+        )
 
     @app.post("/v1/predict", summary="predict molecules with a model of the server's store")
-    def predict(config: PredictMoleculesConfig, caller: Caller = reader) -> Any:
+    async def predict(config: PredictMoleculesConfig, caller: Caller = reader) -> Any:
         too_many = _too_many(len(config.smiles), settings)
         if too_many is not None:
             return too_many
         path = model_path(settings, config.model)
-        return _rows(run_predict_molecules(config.model_copy(update={"model": str(path)})))
+        config = config.model_copy(update={"model": str(path)})
+        return await anyio.to_thread.run_sync(
+            lambda: _rows(run_predict_molecules(config)), limiter=compute
+        )
 
     @app.get("/v1/models", summary="the models of the server's store")
     def models(caller: Caller = reader) -> dict[str, Any]:

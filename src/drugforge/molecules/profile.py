@@ -30,6 +30,8 @@ holds what is loaded once (alert catalogs, reference, panel). ``drugforge profil
 
 from __future__ import annotations
 
+import copy
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -64,6 +66,7 @@ from drugforge.molecules.panel import Panel, list_panel
 __all__ = [
     "DEFAULT_MAX_HEAVY_ATOMS",
     "Profiler",
+    "default_profiler",
     "profile_frame",
     "profile_many",
 ]
@@ -107,7 +110,8 @@ class Profiler:
         # one screen for the catalog entries and QED's patterns: atoms and bonds are read once
         self._screen = SubstructureScreen([*self._alerts.queries, *qed_queries()])
         self._split = n_alert_queries
-        self._panel: Any = None
+        # loaded on first use and shared with the copies of :meth:`with_max_heavy_atoms`
+        self._lazy: dict[str, Any] = {"panel": None, "lock": threading.Lock()}
         self._endpoints: list[str] = []
         self.panel_note = ""
         if panel:
@@ -117,6 +121,16 @@ class Profiler:
         self._reference = load_reference() if percentiles else None
         #: seconds spent per component (parse, screen, properties, alerts, panel, rules, ...)
         self.timings: dict[str, float] = {}
+
+    def with_max_heavy_atoms(self, max_heavy_atoms: int) -> Profiler:
+        """This profiler with another size limit, sharing its catalogs, reference and panel."""
+        if isinstance(max_heavy_atoms, bool) or int(max_heavy_atoms) < 1:
+            raise ValueError(f"max_heavy_atoms must be a positive integer, got {max_heavy_atoms!r}")
+        other = copy.copy(self)
+        other.max_heavy_atoms = int(max_heavy_atoms)
+        other.settings = {**self.settings, "max_heavy_atoms": int(max_heavy_atoms)}
+        other.timings = {}
+        return other
 
     def endpoint_names(self) -> list[str]:
         """The panel endpoints this profiler predicts ([] without a panel)."""
@@ -290,10 +304,14 @@ class Profiler:
                 mol = parent
             good.append(mol)
         rows = [i for i in rows if not errors[i]]
-        if self._panel is None and good:
-            self._panel = Panel.load(names=None)  # on first use: a QED-only screen never needs it
+        panel = self._lazy["panel"]
+        if panel is None and good:
+            with self._lazy["lock"]:  # on first use: a QED-only screen never needs it
+                if self._lazy["panel"] is None:
+                    self._lazy["panel"] = Panel.load(names=None)
+                panel = self._lazy["panel"]
         try:
-            predicted = self._panel.predict(good) if good else None
+            predicted = panel.predict(good) if good else None
         except (DrugforgeError, ValueError, RuntimeError) as err:
             for i in rows:
                 errors[i] = f"panel prediction failed: {' '.join(str(err).split())}"
@@ -328,16 +346,26 @@ def _panel_endpoints() -> tuple[list[str], str]:
     return [str(e.name) for e in endpoints], ""
 
 
-_DEFAULT_PROFILERS: dict[tuple[Any, ...], Profiler] = {}
+_DEFAULT_PROFILERS: dict[tuple[bool, bool], Profiler] = {}
+_DEFAULT_LOCK = threading.Lock()
 
 
-def _default_profiler(panel: bool, percentiles: bool, max_heavy_atoms: int) -> Profiler:
-    key = (panel, percentiles, max_heavy_atoms)
-    if key not in _DEFAULT_PROFILERS:
-        _DEFAULT_PROFILERS[key] = Profiler(
-            panel=panel, percentiles=percentiles, max_heavy_atoms=max_heavy_atoms
-        )
-    return _DEFAULT_PROFILERS[key]
+def default_profiler(
+    panel: bool = True, percentiles: bool = True, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS
+) -> Profiler:
+    """The process-wide profiler for these settings (thread-safe; built on first use).
+
+    One is built per ``(panel, percentiles)``; another ``max_heavy_atoms`` is a cheap copy that
+    shares its catalogs, reference and panel, so a server asked for many limits loads them once.
+    """
+    with _DEFAULT_LOCK:
+        base = _DEFAULT_PROFILERS.get((panel, percentiles))
+        if base is None:
+            base = Profiler(panel=panel, percentiles=percentiles)
+            _DEFAULT_PROFILERS[(panel, percentiles)] = base
+    if int(max_heavy_atoms) == base.max_heavy_atoms:
+        return base
+    return base.with_max_heavy_atoms(max_heavy_atoms)
 
 
 def profile_frame(
@@ -354,7 +382,7 @@ def profile_frame(
     with the given settings is built on first use.
     """
     if profiler is None:
-        profiler = _default_profiler(panel, percentiles, max_heavy_atoms)
+        profiler = default_profiler(panel, percentiles, max_heavy_atoms)
     return profiler.profile(list(smiles))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +20,12 @@ from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.core.runtime import check_output_path, make_logger
 from drugforge.molecules.data.io import read_molecules, write_table
-from drugforge.molecules.profile import DEFAULT_MAX_HEAVY_ATOMS, Profiler, profile_many
+from drugforge.molecules.profile import (
+    DEFAULT_MAX_HEAVY_ATOMS,
+    Profiler,
+    default_profiler,
+    profile_many,
+)
 
 __all__ = ["ProfileConfig", "ProfileSummary", "run_profile"]
 
@@ -125,15 +129,9 @@ class ProfileMoleculesConfig(RunConfig):
                                  description="refuse bigger molecules with an error row")  # fmt: skip
 
 
-@lru_cache(maxsize=8)
-def _profiler(panel: bool, percentiles: bool, max_heavy_atoms: int) -> Profiler:
-    """One profiler per setting per process: the shipped panel loads once (a server)."""
-    return Profiler(panel=panel, percentiles=percentiles, max_heavy_atoms=max_heavy_atoms)
-
-
 def run_profile_molecules(config: ProfileMoleculesConfig) -> pd.DataFrame:
     """``smiles`` then every profile column and ``error`` ('' when fine), one row per input."""
-    frame = _profiler(config.panel, config.percentiles, config.max_heavy_atoms).profile(
+    frame = default_profiler(config.panel, config.percentiles, config.max_heavy_atoms).profile(
         config.smiles
     )
     frame.insert(0, "smiles", list(config.smiles))

@@ -64,7 +64,7 @@ from drugforge.core.runtime import OUTPUT_SUFFIXES, make_logger
 from drugforge.core.topk import select_top
 from drugforge.molecules.chem.properties import property_spellings
 from drugforge.molecules.data.stream import LibraryChunk, LibraryReader
-from drugforge.molecules.profile import Profiler
+from drugforge.molecules.profile import Profiler, default_profiler
 from drugforge.molecules.screening.chunk import (
     ChunkFilters,
     canonical_smiles,
@@ -195,7 +195,7 @@ class ScreenSummary:
 @lru_cache(maxsize=1)
 def _profiler() -> Profiler:
     """The profile behind the built-in names (one per process; the panel loads on first use)."""
-    return Profiler(panel=True, percentiles=True)
+    return default_profiler(panel=True, percentiles=True)
 
 
 def builtin_aliases() -> dict[str, str]:

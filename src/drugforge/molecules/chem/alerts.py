@@ -29,6 +29,7 @@ than the query (anything it cannot read counts as "any atom"/"any bond"), and le
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -339,6 +340,8 @@ class SubstructureScreen:
         self._bond_vocab: dict[tuple[int, int, int], int] = {}
         self._bond_member: list[np.ndarray] = []
         self._stacked: tuple[np.ndarray, np.ndarray] | None = None
+        # the vocabularies grow as molecules are read: one batch at a time (a server's threads)
+        self._lock = threading.Lock()
 
     def _atom_index(self, key: int) -> int:
         index = self._atom_vocab.get(key)
@@ -407,7 +410,8 @@ class SubstructureScreen:
         out = np.ones((len(mols), self._n_expanded), dtype=bool)
         if len(self._req_columns):
             for start in range(0, len(mols), chunk):
-                self._screen(mols[start : start + chunk], out[start : start + chunk])
+                with self._lock:
+                    self._screen(mols[start : start + chunk], out[start : start + chunk])
         if not self._expanded:
             return out
         if not len(mols):
