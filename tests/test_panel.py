@@ -215,3 +215,37 @@ def test_gbm_sparse_features_equal_dense() -> None:
     X = featurize_many(model.featurizers_, ["CCO", "c1ccccc1N", "CCCCCCCCCl"])
     dense = model.predict_from_features(X)
     np.testing.assert_allclose(model.predict_from_features(sp.csr_matrix(X)), dense, rtol=1e-9)
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_kernel_models_and_ensembles_predict_from_shared_features(task: str) -> None:
+    """svm, gp and an ensemble of them with gbm take the features a panel computed once and
+    give exactly what they give from SMILES (so the panel can share featurization)."""
+    import scipy.sparse as sp
+
+    from drugforge.molecules.featurize import featurize_many
+    from drugforge.molecules.models import build_model
+
+    rng = np.random.default_rng(0)
+    smiles = ["CCO", "CCCO", "CCCCO", "c1ccccc1", "c1ccccc1O", "c1ccccc1N", "CC(=O)O",
+              "CCN(CC)CC", "c1ccncc1", "OCC(O)CO", "CCCCCCCC", "c1ccc2ccccc2c1", "CC(C)O",
+              "CCOC(=O)C", "ClCCl", "c1ccc(Cl)cc1", "NCCO", "CC#N", "C1CCCCC1", "O=C1CCCCC1"]
+    y = rng.normal(size=len(smiles)) if task == "regression" else np.arange(len(smiles)) % 2
+    query = ["CCCCCO", "c1ccccc1C", "CC(=O)N", "C1CCNCC1"]
+    for name, params in (("svm", {}), ("gp", {}),
+                         ("ensemble", {"members": ["gbm", "svm"],
+                                       "member_params": {"gbm": {"n_estimators": 20}}})):
+        model = build_model(name, task, **params).fit(smiles, y)
+        feats = model.input_featurizers()
+        assert feats, name
+        F = np.hstack([featurize_many([f], query) for f in feats])
+        mean, std = model.predict_dist(query)
+        got_mean, got_std = model.predict_dist_features(F)
+        np.testing.assert_allclose(got_mean, mean, rtol=1e-6, atol=1e-9)
+        if std is not None:
+            np.testing.assert_allclose(got_std, std, rtol=1e-6, atol=1e-9)
+        if name == "ensemble":  # a sparse matrix (the panel's tree input) gives the same
+            np.testing.assert_allclose(model.predict_dist_features(sp.csr_matrix(F))[0], mean,
+                                       rtol=1e-6, atol=1e-9)
+            with pytest.raises(ValueError, match="feature columns"):
+                model.predict_dist_features(np.hstack([F, F[:, :1]]))

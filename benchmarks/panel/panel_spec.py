@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parents[1]
 REPO = BENCH.parent
 SHARED_MOLECULENET = REPO.parent / "shared" / "data" / "moleculenet"
+SHARED_ADMET = REPO.parent / "shared" / "data" / "admet"
 RESOURCES = REPO / "src" / "drugforge" / "resources" / "panel"
 RESULTS = BENCH / "results" / "panel"
 WORK = BENCH / "work" / "panel"
@@ -57,13 +59,28 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Group:
-    """One shipped model (one ``drugforge train`` run) and the endpoints it predicts."""
+    """One shipped model (one ``drugforge train`` run) and the endpoints it predicts.
+
+    MoleculeNet groups train on a catalog name through the shared mirror; TDC ADMET groups
+    (``source="tdc"``) train on their CSV file in ``../shared/data/admet`` with ``--model auto``:
+    the model family is chosen by cross-validation on scaffold folds of the training part.
+    """
 
     name: str
-    dataset: str  # drugforge catalog name
-    file: str  # file in the shared MoleculeNet mirror
+    dataset: str  # drugforge catalog name, or the TDC dataset name (file stem)
+    file: str  # file in the shared MoleculeNet or ADMET folder
     task: str
     endpoints: tuple[Endpoint, ...]
+    source: str = "moleculenet"  # moleculenet | tdc
+
+    @property
+    def data_path(self) -> Path:
+        return (SHARED_ADMET if self.source == "tdc" else SHARED_MOLECULENET) / self.file
+
+    @property
+    def data_arg(self) -> str:
+        """What ``drugforge train`` is given: the catalog name or the CSV file."""
+        return str(self.data_path) if self.source == "tdc" else self.dataset
 
 
 _TOX21 = (
@@ -109,11 +126,39 @@ GROUPS: tuple[Group, ...] = (
 
 def train_command(group: Group, out: Path, seed: int = SEED) -> list[str]:
     """The ``drugforge train`` command line that builds ``group``'s model."""
-    cmd = ["drugforge", "train", group.dataset, "--split", "scaffold", "--seed", str(seed),
-           "--model", "gbm", "--skip-invalid", "--quiet", "--force", "--out", str(out)]
+    cmd = ["drugforge", "train", group.data_arg, "--split", "scaffold", "--seed", str(seed)]
+    if group.source == "tdc":
+        cmd += ["--smiles-column", "smiles", "--target", "y", "--task", group.task,
+                "--model", "auto", "--auto-pool", ",".join(TDC_POOL[group.task])]
+    else:
+        cmd += ["--model", "gbm"]
+    cmd += ["--skip-invalid", "--quiet", "--force", "--out", str(out)]
     for key, value in GBM_PARAMS.items():
         cmd += ["--model-param", f"gbm.{key}={json.dumps(value, separators=(',', ':'))}"]
     return cmd
+
+
+#: ``--auto-pool`` of the TDC groups: the default pools without the networks. The shipped
+#: panel runs on every profiled molecule, so its candidates are the models that predict
+#: 10^4-10^5 molecules per second on one core (boosted trees, kernel models); the D-MPNN and
+#: MLP are left out for the profile's speed (their scaffold-CV scores are in the benchmark
+#: ``benchmarks/admet_bench.py``).
+TDC_POOL: dict[str, tuple[str, ...]] = {
+    "regression": ("gbm", "svm", "gp"),
+    "classification": ("gbm", "svm"),
+}
+
+
+def _tdc_groups() -> tuple[Group, ...]:
+    sys.path.insert(0, str(BENCH))
+    from admet_sets import SETS
+
+    return tuple(Group(s.column, s.file, f"{s.file}.csv", s.task,
+                       (Endpoint(s.column, "y", s.units, f"{s.description} (TDC {s.file})"),),
+                       source="tdc") for s in SETS)
+
+
+GROUPS = GROUPS + _tdc_groups()
 
 
 def data_env() -> dict[str, str]:

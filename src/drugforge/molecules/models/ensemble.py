@@ -81,6 +81,42 @@ class Ensemble(MolecularPredictor):
             mean, std = member.predict_dist(X)  # (n, t) each
             means.append(mean)
             variances.append(np.zeros_like(mean) if std is None else np.square(std))
+        return self._combine(means, variances)
+
+    def input_featurizers(self) -> list[Any]:
+        """The members' featurizers, concatenated in member order; empty when any member
+        featurizes for itself (then the ensemble does too)."""
+        out: list[Any] = []
+        for member in self.members_:
+            feats = member.input_featurizers()
+            if not feats:
+                return []
+            out += feats
+        return out
+
+    def predict_dist_features(self, F: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(mean, std)`` from the concatenated features of :meth:`input_featurizers`: each
+        member gets its own columns, then the members combine as in :meth:`predict_dist`."""
+        import scipy.sparse as sp
+
+        F = F.tocsc() if sp.issparse(F) else F
+        means, variances, start = [], [], 0
+        for member in self.members_:
+            width = sum(len(f) for f in member.input_featurizers())
+            part = F[:, start : start + width]
+            start += width
+            if sp.issparse(part):  # trees walk the sparse rows; the others want dense arrays
+                part = sp.csr_matrix(part) if member.sparse_features else part.toarray()
+            mean, std = member.predict_dist_features(part)
+            means.append(mean)
+            variances.append(np.zeros_like(mean) if std is None else np.square(std))
+        if start != F.shape[1]:
+            raise ValueError(f"expected {start} feature columns, got {F.shape[1]}")
+        return self._combine(means, variances)
+
+    def _combine(
+        self, means: list[np.ndarray], variances: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
         stacked = np.stack(means)  # (k, n, t)
         mean = stacked.mean(axis=0)
         between = stacked.var(axis=0)

@@ -414,6 +414,15 @@ class TanimotoGP(MolecularPredictor):
         sd = p * (1.0 - p) * np.sqrt(var_f) if return_std else None
         return p, sd
 
+    def input_featurizers(self) -> list[Featurizer]:
+        """The fitted featurizers (the panel shares their output between models)."""
+        self._check_fitted()
+        return list(self.featurizers_)
+
+    def predict_dist_features(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(mean, std)`` from precomputed features: :meth:`predict_from_features`."""
+        return self.predict_from_features(F, return_std=True)
+
     def predict_dist(self, X: Sequence[MolLike]) -> tuple[np.ndarray, np.ndarray]:
         """``(mean, std)``, each ``(n, t)``.
 

@@ -294,6 +294,15 @@ class TanimotoSVM(MolecularPredictor):
                 out[:, j] = _platt(dec[:, j], t["platt_a"], t["platt_b"])
         return out
 
+    def input_featurizers(self) -> list[Featurizer]:
+        """The fitted featurizers (the panel shares their output between models)."""
+        self._check_fitted()
+        return list(self.featurizers_)
+
+    def predict_dist_features(self, F: np.ndarray) -> tuple[np.ndarray, None]:
+        """``(predictions, None)`` from precomputed features: :meth:`predict_from_features`."""
+        return self.predict_from_features(F), None
+
     def predict_dist(self, X: Sequence[MolLike]) -> tuple[np.ndarray, None]:
         """``(mean, None)``: values or P(class 1), ``(n, t)``; SVMs give no native spread."""
         self._check_fitted()
