@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from admet_sets import BY_NAME, SETS, SEEDS, WORK, AdmetSet, split_files
+from admet_sets import BY_NAME, SEEDS, SETS, WORK, AdmetSet, split_files
 from common import RESULTS, cached, machine, store
 
 OUT = RESULTS / "admet"
@@ -85,7 +85,8 @@ def run_panel(spec: AdmetSet, seed: int, paths: dict[str, Path]) -> dict[str, An
     if hit is not None:
         return hit
     sys.path.insert(0, str(Path(__file__).resolve().parent / "panel"))
-    from panel_spec import GROUPS, WORK as PANEL_WORK, train_command
+    from panel_spec import GROUPS, train_command
+    from panel_spec import WORK as PANEL_WORK
 
     group = next(g for g in GROUPS if g.source == "tdc" and g.dataset == spec.file)
     out = PANEL_WORK / f"{group.name}_s{seed}" / "model"

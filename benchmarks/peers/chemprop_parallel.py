@@ -66,7 +66,7 @@ def run_job(job: dict[str, Any], accelerator: str, epochs: int) -> dict[str, Any
             "--num-workers", "0", "--accelerator", accelerator, "--devices", "1",
         ], log, env)  # fmt: skip
         preds = pd.read_csv(work / "preds.csv")
-        column = [c for c in preds.columns if c != "smiles"][0]
+        column = next(c for c in preds.columns if c != "smiles")
         if preds["smiles"].tolist() != test["smiles"].tolist():
             raise RuntimeError("chemprop predictions are not in test order")
         return {"set": job["set"], "seed": job["seed"], "task": job["task"],
