@@ -187,6 +187,14 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
                      "process; long lists belong in a screen job, whose chunks run in worker "
                      "processes. Light requests (`GET /v1/models`) stay fast during the load "
                      "because profile and predict requests run on their own threads.\n")
+    admet = RESULTS / "admet" / "README.md"
+    if admet.is_file():
+        body = admet.read_text().strip().split("\n", 1)[1].strip()
+        body = body.replace("\n## ", "\n### ").replace("\n### roc_auc", "\n#### roc_auc")
+        for metric in ("pr_auc", "mae", "spearman"):
+            body = body.replace(f"\n### {metric}", f"\n#### {metric}")
+        parts.append("\n## 9. TDC ADMET endpoints beside Chemprop and a random forest "
+                     f"(issue 14)\n\n{body}\n")
     if notes.is_file():
         parts.append("\n" + notes.read_text())
     (REPO / "docs" / "benchmarks.md").write_text("".join(parts))

@@ -326,7 +326,7 @@ def _relative(arg: str) -> str:
     """Paths inside the repository as the repository-relative paths a reader can rerun."""
     from panel_spec import REPO
 
-    return arg.replace(str(REPO) + "/", "")
+    return arg.replace(str(REPO) + "/", "").replace(str(REPO.parent) + "/", "../")
 
 
 def _quote(arg: str) -> str:
@@ -343,7 +343,7 @@ def collect(group: Group, model_dir: Path, command: list[str], seconds: float) -
     for name, vals in (metrics.get("test_per_task") or {}).items():
         per_task[name] = vals
     model = loaded.model
-    trees = [b.num_trees() if b is not None else 0 for b in getattr(model, "boosters_", [])]
+    trees = _trees(model)
     attempts = metrics.get("attempts") or [{}]
     return {
         "command": command, "seed": SEED, "seconds": round(seconds, 1),
@@ -352,11 +352,27 @@ def collect(group: Group, model_dir: Path, command: list[str], seconds: float) -
         "n_test": len(split["smiles"]["test"]), "metrics": metrics, "per_task": per_task,
         "trees": trees, "uncertainty": loaded.uncertainty,
         "versions": loaded.manifest.get("versions", {}),
-        "descriptors": (model.featurizers_[1].params()["names"]
-                        if hasattr(model, "featurizers_") else []),
+        "descriptors": _descriptor_names(model),
         "model": attempts[-1].get("model", loaded.manifest.get("model")),
         "auto_cv": attempts[-1].get("auto_cv"),
     }
+
+
+def _descriptor_names(model: Any) -> list[str]:
+    """The RDKit descriptor names of the model's gbm (itself or an ensemble member)."""
+    for m in [model, *getattr(model, "members_", [])]:
+        if getattr(m, "name", "") == "gbm":
+            for f in m.featurizers_:
+                if f.name == "rdkit2d":
+                    return list(f.params()["names"])
+    return []
+
+
+def _trees(model: Any) -> list[int]:
+    for m in [model, *getattr(model, "members_", [])]:
+        if hasattr(m, "boosters_"):
+            return [b.num_trees() if b is not None else 0 for b in m.boosters_]
+    return []
 
 
 def ship(group: Group, model_dir: Path, info: dict[str, Any], ad: dict[str, Any],
@@ -381,7 +397,7 @@ def ship(group: Group, model_dir: Path, info: dict[str, Any], ad: dict[str, Any]
                "threshold_rule": ad["rule"]},
         "split": {"method": "scaffold", "seed": info["seed"], "n_train": info["n_train"],
                   "n_val": info["n_val"], "n_test": info["n_test"]},
-        "data_sha256": info["data_sha256"], "command": info["command"],
+        "data_sha256": info["data_sha256"], "command": [_relative(c) for c in info["command"]],
     }
     (tmp / "panel.json").write_text(json.dumps(panel, indent=2) + "\n")
     (tmp / "model_card.md").write_text(model_card(group, info, ad))

@@ -79,9 +79,11 @@ function baseColumns(showPanel, panelNames) {
       render: (r) => el("span", { class: `pill grade-${r.tox21_max < 0.3 ? "good" : r.tox21_max < 0.5 ? "warn" : "bad"}`,
                                   title: r.tox21_argmax }, fmt(r.tox21_max)) }));
   }
+  const headline = ["herg", "ames", "dili"].filter((p) => panelNames.includes(p));
+  for (const p of headline) cols.push(n(p, THRESHOLDS[p].label, { title: THRESHOLDS[p].note }));
   if (showPanel) {
     for (const p of panelNames) {
-      if (p === "esol_logS" || p === "bbbp") continue;
+      if (p === "esol_logS" || p === "bbbp" || headline.includes(p)) continue;
       cols.push(n(p, p.replace(/^tox21_/, ""), { title: `${p} (panel prediction)` }));
     }
   }

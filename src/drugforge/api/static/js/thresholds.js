@@ -6,7 +6,8 @@
 // compounds 0.67 / 0.49); MW, cLogP, HBD, HBA from Lipinski's rule of five; TPSA and rotatable
 // bonds from Veber et al. 2002; SA score from Ertl & Schuffenhauer 2009 (1 easy .. 10 hard);
 // solubility logS bands as used for oral drugs (> -4 soluble, < -6 poorly soluble); Tox21
-// probabilities: P(active) < 0.3 low risk, >= 0.5 flagged.
+// probabilities: P(active) < 0.3 low risk, >= 0.5 flagged; the TDC toxicity classifiers (hERG
+// blockade, Ames mutagenicity, drug-induced liver injury) get the same probability bands.
 
 const G = "good", A = "warn", R = "bad";
 
@@ -31,6 +32,14 @@ export const THRESHOLDS = {
   n_PAINS: { label: "PAINS", bands: [[0, 0, G], [1, null, R]], note: "PAINS alerts; any is red" },
   esol_logS: { label: "logS", bands: [[-4, null, G], [-6, -4, A], [null, -6, R]],
                note: "log10 mol/L; > -4 green, < -6 red" },
+  solubility_aqsoldb: { label: "logS (AqSolDB)", bands: [[-4, null, G], [-6, -4, A], [null, -6, R]],
+                        note: "log10 mol/L; > -4 green, < -6 red" },
+  herg: { label: "hERG", bands: [[null, 0.3, G], [0.3, 0.5, A], [0.5, null, R]],
+          note: "P(hERG blocker); < 0.3 green, >= 0.5 red" },
+  ames: { label: "AMES", bands: [[null, 0.3, G], [0.3, 0.5, A], [0.5, null, R]],
+          note: "P(Ames mutagenic); < 0.3 green, >= 0.5 red" },
+  dili: { label: "DILI", bands: [[null, 0.3, G], [0.3, 0.5, A], [0.5, null, R]],
+          note: "P(drug-induced liver injury); < 0.3 green, >= 0.5 red" },
   tox21_max: { label: "Tox21 max", bands: [[null, 0.3, G], [0.3, 0.5, A], [0.5, null, R]],
                note: "largest Tox21 P(active); < 0.3 green, >= 0.5 red" },
 };
