@@ -87,3 +87,57 @@ def test_multitask_weights_keep_missing_labels_masked(admet_dir: Path) -> None:
     assert p.shape == (120, 2) and np.isfinite(p).all()
     with pytest.raises(ValueError, match="class_weight"):
         build_model("gbm", "classification", class_weight="heavy").fit(smiles, y)
+
+
+# ------------------------------------------------------------------ auto: variants and pool
+def _balanced_cyp(admet_dir: Path, n_per_class: int = 90) -> MoleculeDataset:
+    frame = pd.read_csv(admet_dir / "CYP2C9_Substrate_CarbonMangels.csv")
+    pos = frame[frame["y"] == 1].head(n_per_class)
+    neg = frame[frame["y"] == 0].head(n_per_class)
+    both = pd.concat([pos, neg]).sort_index()
+    return _dataset(list(both["smiles"]), both["y"].to_numpy(float))
+
+
+def test_auto_tries_class_weights_on_imbalanced_data_only(admet_dir: Path) -> None:
+    from drugforge.molecules.selection.auto import imbalanced, select_model
+
+    params = {"gbm": FAST["gbm"]}
+    skewed = _dataset(*_cyp(admet_dir, 180))
+    assert imbalanced(skewed.y)  # 23 % positive
+    result = select_model(skewed, pool=("svm", "gbm"), k=3, seed=0, model_params=params)
+    names = [row.spec.describe() for row in result.rows]
+    assert names[:4] == ["svm", "svm[balanced]", "gbm", "gbm[balanced]"]
+    assert [r.spec.params.get("class_weight") for r in result.rows[:4]] == [
+        None, "balanced", None, "balanced"]
+    # the average of the best two is keyed by model name, with each one's better variant
+    ens = next(r for r in result.rows if r.spec.describe() == "ensemble(svm+gbm)"
+               or r.spec.describe() == "ensemble(gbm+svm)")
+    for member, member_params in ens.spec.params["member_params"].items():
+        variants = [r for r in result.rows[:4] if r.spec.name == member]
+        better = max(variants, key=lambda r: r.score)
+        assert member_params == better.spec.params
+    assert result.best_oof is not None and result.best_oof.shape == skewed.y.shape
+
+    even = _balanced_cyp(admet_dir)
+    assert not imbalanced(even.y)
+    names = [r.spec.describe() for r in
+             select_model(even, pool=("svm", "gbm"), k=3, seed=0, model_params=params).rows]
+    assert not any("balanced" in name for name in names)
+    assert names[:2] == ["svm", "gbm"]
+
+
+def test_user_class_weight_is_not_second_guessed(admet_dir: Path) -> None:
+    from drugforge.molecules.selection.auto import class_weight_variants
+
+    skewed = _dataset(*_cyp(admet_dir, 100))
+    variants = class_weight_variants(skewed, ("svm", "gbm", "gp"),
+                                     {"svm": {"class_weight": None}})  # fmt: skip
+    assert dict(variants) == {"gbm": [{}, {"class_weight": "balanced"}]}  # gp takes none
+
+
+def test_mpnn_joins_the_classification_pool_below_its_cap() -> None:
+    from drugforge.molecules.selection.auto import MPNN_MAX_TRAIN, default_pool
+
+    assert "mpnn" in default_pool("classification", MPNN_MAX_TRAIN)
+    assert "mpnn" not in default_pool("classification", MPNN_MAX_TRAIN + 1)
+    assert "mpnn" not in default_pool("regression", 100)

@@ -77,7 +77,8 @@ class TrainConfig(RunConfig):
     auto_pool: list[str] = Field(
         default_factory=list,
         description="comma-separated candidates for --model auto (default: svm,gp,gbm for "
-        "regression; svm,gbm,mlp for classification; plus chem-lm up to 1,000 training molecules)",
+        "regression; svm,gbm,mlp,mpnn for classification, mpnn up to 2,000 training molecules; "
+        "plus chem-lm up to 1,000 training molecules)",
         json_schema_extra={"cli": {"parse": "comma_list"}},
     )
     cv_folds: int = 5
