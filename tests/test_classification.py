@@ -141,3 +141,174 @@ def test_mpnn_joins_the_classification_pool_below_its_cap() -> None:
     assert "mpnn" in default_pool("classification", MPNN_MAX_TRAIN)
     assert "mpnn" not in default_pool("classification", MPNN_MAX_TRAIN + 1)
     assert "mpnn" not in default_pool("regression", 100)
+
+
+# ------------------------------------------------------------------ calibrated probabilities
+def test_isotonic_wins_on_a_step_miscalibration_with_enough_rows() -> None:
+    from drugforge.core.evaluation.probability import (
+        apply_probability_calibration,
+        fit_probability_calibration,
+    )
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 3000)
+    y = (rng.uniform(0, 1, 3000) < np.where(p < 0.5, 0.1, 0.9)).astype(float)  # a step
+    recipe = fit_probability_calibration(y, p, method="auto", fitted_on="test")
+    task = recipe["tasks"][0]
+    assert task["method"] == "isotonic" and task["n"] == 3000
+    assert set(task["cv_brier"]) == {"identity", "platt", "isotonic"}
+    assert task["brier_after"] < task["cv_brier"]["platt"] < task["brier_before"]
+    # below ISOTONIC_MIN_ROWS isotonic is not considered
+    small = fit_probability_calibration(y[:500], p[:500], method="auto")["tasks"][0]
+    assert small["method"] == "platt" and "isotonic" not in small["cv_brier"]
+    # applying: NaN stays NaN, the recipe is monotone, an empty recipe changes nothing
+    q = apply_probability_calibration(recipe, np.array([[0.1], [np.nan], [0.9]]))
+    assert np.isnan(q[1, 0]) and q[0, 0] < 0.2 and q[2, 0] > 0.8
+    same = np.array([[0.3]])
+    assert apply_probability_calibration({}, same) is same
+    # too few labelled rows: identity, said why
+    tiny = fit_probability_calibration(y[:10], p[:10])["tasks"][0]
+    assert tiny["method"] == "identity" and "too few" in tiny["reason"]
+
+
+def test_calibration_repairs_class_weighted_probabilities(admet_dir: Path) -> None:
+    """Balanced class weights push P(substrate) up (23 % positive): calibrated on out-of-fold
+    predictions, the Brier score on the same rows drops."""
+    from drugforge.core.evaluation.probability import (
+        apply_probability_calibration,
+        fit_probability_calibration,
+    )
+    from drugforge.molecules.selection.auto import select_model
+
+    data = _dataset(*_cyp(admet_dir, 240))
+    params = {"gbm": {**FAST["gbm"], "class_weight": "balanced"}}
+    result = select_model(data, pool=("gbm",), k=4, seed=0, model_params=params)
+    oof = result.best_oof
+    assert oof is not None and [r.spec.describe() for r in result.rows] == ["gbm"]
+    assert oof.mean() > data.y.mean() + 0.05  # shifted up
+    recipe = fit_probability_calibration(data.y, oof, method="auto", fitted_on="out-of-fold")
+    task = recipe["tasks"][0]
+    assert task["method"] == "platt"
+    assert task["brier_after"] < task["brier_before"] - 0.005  # cross-fitted, honest
+    calibrated = apply_probability_calibration(recipe, oof)
+    brier = lambda p: float(np.mean((p - data.y) ** 2))
+    assert brier(calibrated) < brier(oof)
+    assert abs(calibrated.mean() - data.y.mean()) < abs(oof.mean() - data.y.mean())
+
+
+# ------------------------------------------------------------------ the train workflow
+def _column_split_csv(admet_dir: Path, tmp_path: Path, n: int = 300) -> Path:
+    frame = pd.read_csv(admet_dir / "CYP2C9_Substrate_CarbonMangels.csv").head(n).copy()
+    frame["split"] = np.where(np.arange(n) % 10 == 0, "test",
+                             np.where(np.arange(n) % 10 == 1, "valid", "train"))  # fmt: skip
+    path = tmp_path / "cyp.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_cv_folds_are_scaffold_for_column_splits_unless_told() -> None:
+    from drugforge.workflows.train import TrainConfig, _cv_method
+
+    def method(**kw: Any) -> str:
+        return _cv_method(TrainConfig(data="x.csv", out="m", **kw))
+
+    assert method(split="column:split") == "scaffold"
+    assert method(split="scaffold") == "scaffold" and method(split="cluster") == "scaffold"
+    assert method(split="random") == "random"
+    assert method(split="column:split", cv_split="random") == "random"
+    assert method(split="random", cv_split="scaffold") == "scaffold"
+    with pytest.raises(ValueError, match="cv_split"):
+        TrainConfig(data="x.csv", out="m", cv_split="cluster")  # type: ignore[arg-type]
+
+
+def test_train_auto_calibrates_and_saved_model_predicts_calibrated(
+    admet_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from cli_helpers import run
+    from drugforge.core.evaluation.probability import apply_probability_calibration
+    from drugforge.workflows.export import export_model
+
+    data = _column_split_csv(admet_dir, tmp_path)
+    out = tmp_path / "model"
+    code, _, err = run(["train", str(data), "--target", "y", "--split", "column:split",
+                        "--model", "auto", "--auto-pool", "svm,gbm", "--cv-folds", "3",
+                        "--model-param", "gbm.n_estimators=60", "--out", str(out), "--quiet"],
+                       capsys)  # fmt: skip
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["cv_method"] == "scaffold"  # a column split gets scaffold folds
+    cv_rows = [row["model"] for row in metrics["attempts"][0]["auto_cv"]]
+    assert cv_rows[:4] == ["svm", "svm[balanced]", "gbm", "gbm[balanced]"]
+    recipe = metrics["probability_calibration"]
+    assert recipe["fitted_on"] == "out-of-fold (training set)"
+    task = recipe["tasks"][0]
+    assert task["n"] == 240 and task["method"] in {"platt", "identity"}
+    assert task["brier_after"] <= task["brier_before"]
+    assert "brier_uncalibrated" in metrics["calibration"]["per_task"]["y"]
+    report = (out / "report.md").read_text()
+    assert "Probability calibration" in report and "scaffold folds" in report
+    assert "gbm[balanced]" in report
+
+    loaded = load_model(out)
+    assert loaded.manifest["probability_calibration"] == recipe
+    smiles = pd.read_csv(data)["smiles"].tolist()[:40]
+    pred = loaded.predict(smiles)
+    raw = loaded.model.predict_dist(loaded.model.prepare_inputs(smiles, loaded.standardizer)[0])[0]
+    np.testing.assert_allclose(pred.mean, apply_probability_calibration(recipe, raw))
+    # ONNX: the graph applies the same calibration (the export checks parity itself)
+    summary = export_model(out, tmp_path / "m.onnx", quiet=True)
+    assert max(summary.max_abs_diff.values()) <= 1e-5
+    assert summary.spec["probability_calibration"] == recipe
+
+
+def test_named_model_calibrates_on_the_validation_part(
+    admet_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from cli_helpers import run
+    from drugforge.workflows.export import export_model
+
+    data = _column_split_csv(admet_dir, tmp_path)
+    out = tmp_path / "model"
+    code, _, err = run(["train", str(data), "--target", "y", "--split", "column:split",
+                        "--model", "gbm", "--model-param", "gbm.n_estimators=60",
+                        "--model-param", "gbm.class_weight=balanced", "--calibration", "platt",
+                        "--out", str(out), "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    recipe = metrics["probability_calibration"]
+    assert recipe["fitted_on"] == "validation" and recipe["tasks"][0]["method"] == "platt"
+    assert recipe["tasks"][0]["n"] == 30
+    assert metrics["cv_method"] is None  # no cross-validation ran
+    again = load_model(out).predict(["CCO", "c1ccccc1O"])
+    assert np.isfinite(again.mean).all() and np.isfinite(again.std).all()
+    summary = export_model(out, tmp_path / "m.onnx", quiet=True)  # Platt in the graph
+    assert max(summary.max_abs_diff.values()) <= 1e-5
+
+
+def test_isotonic_calibration_in_onnx_matches_drugforge(admet_dir: Path) -> None:
+    import onnxruntime as ort
+
+    from drugforge.core.evaluation.probability import (
+        apply_probability_calibration,
+        fit_probability_calibration,
+    )
+    from drugforge.molecules.export.onnx import to_onnx
+    from drugforge.molecules.export.onnx_inputs import make_inputs
+
+    smiles, y = _cyp(admet_dir, 120)
+    model = build_model("gbm", "classification", **FAST["gbm"]).fit(smiles, y)
+    p = model.predict(smiles)
+    recipe = fit_probability_calibration(y, p, method="isotonic")
+    assert recipe["tasks"][0]["method"] == "isotonic" and len(recipe["tasks"][0]["x"]) > 2
+    export = to_onnx(model, uncertainty={"method": "bernoulli"}, probability_calibration=recipe)
+    session = ort.InferenceSession(export.model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])  # fmt: skip
+    got, std = session.run(None, make_inputs(export.inputs, smiles))
+    want = apply_probability_calibration(recipe, p)
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    # sqrt(p (1 - p)) near p = 1 turns a 1e-16 difference into 1e-8: the export tolerance is 1e-5
+    np.testing.assert_allclose(std, np.sqrt(want * (1 - want)), atol=1e-6)
