@@ -12,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 MOLECULENET = SHARED_DATA / "moleculenet"
+ADMET = SHARED_DATA / "admet"
 
 os.environ.setdefault("DRUGFORGE_OFFLINE", "1")  # tests never touch the network
 # pytest-xdist runs one worker per core: torch's own thread pool on top of that oversubscribes the
@@ -37,6 +38,14 @@ def moleculenet_dir() -> Path:
     if not MOLECULENET.is_dir():
         pytest.skip(f"shared data not found at {MOLECULENET}")
     return MOLECULENET
+
+
+@pytest.fixture(scope="session")
+def admet_dir() -> Path:
+    """TDC ADMET group CSVs (``smiles,y``) in ../shared/data/admet."""
+    if not ADMET.is_dir():
+        pytest.skip(f"shared data not found at {ADMET}")
+    return ADMET
 
 
 @pytest.fixture(scope="session")

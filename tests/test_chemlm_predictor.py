@@ -221,7 +221,7 @@ def test_load_chemlm_errors(pretrained: Path, tmp_path: Path) -> None:
 def test_auto_pool_gains_chem_lm_only_when_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auto, "shipped_generators", list)
     assert auto.default_pool("regression", 1000) == ("svm", "gp", "gbm")
-    assert auto.default_pool("classification", 1000) == ("svm", "gbm", "mlp")
+    assert auto.default_pool("classification", 1000) == ("svm", "gbm", "mlp", "mpnn")
     monkeypatch.setattr(auto, "shipped_generators", lambda: ["chem-lm"])
     assert auto.default_pool("regression", 1000) == ("svm", "gp", "gbm", "chem-lm")
     assert auto.default_pool("regression", 1001) == ("svm", "gp", "gbm")  # small data only

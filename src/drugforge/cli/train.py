@@ -32,7 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--finetune", choices=["frozen", "full"], default=None,
                         help="chem-lm: train only the heads on the fixed encoder (frozen, "
                         "default) or the whole network (full)")
-    add_options(parser, TrainConfig, ["auto_pool", "cv_folds", "search", "require",
+    add_options(parser, TrainConfig, ["auto_pool", "cv_folds", "cv_split", "calibration",
+                                      "search", "require",
                                       "budget_minutes", "max_attempts", "seed", "skip_invalid",
                                       "dedupe", "out", "force", "quiet"])  # fmt: skip
 

@@ -18,9 +18,11 @@ its registry name (``model.json``'s ``model``) in :data:`drugforge.core.registry
 the modality packages fill; nothing in a directory names Python code to import.
 
 ``load_model(dir).predict(X)`` is the one predict path (:class:`LoadedModel`): raw inputs are
-prepared with the saved settings by the model's modality (molecules: standardized), the raw
-spread is calibrated with the saved uncertainty recipe, and every row keeps its place with an
-error text when it cannot be predicted.
+prepared with the saved settings by the model's modality (molecules: standardized), a
+classifier's probabilities are calibrated with the saved probability calibration (manifest
+``probability_calibration``; absent in older models, which predict as before), the raw spread is
+calibrated with the saved uncertainty recipe, and every row keeps its place with an error text
+when it cannot be predicted.
 
 Generators (:mod:`drugforge.molecules.models.generative`) are saved the same way by
 :func:`save_generator` / :func:`load_generator`: ``manifest.json`` (format
@@ -50,6 +52,7 @@ from safetensors.numpy import load_file, save_file
 
 import drugforge
 from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
+from drugforge.core.evaluation.probability import apply_probability_calibration
 from drugforge.core.evaluation.uncertainty import apply_uncertainty
 from drugforge.core.predictor import ModelState, Predictor
 from drugforge.core.progress import Progress
@@ -203,6 +206,17 @@ class LoadedModel:
     def uncertainty(self) -> dict[str, Any]:
         return dict(self.manifest.get("uncertainty", {}))
 
+    @property
+    def probability_calibration(self) -> dict[str, Any]:
+        """The per-task calibration of a classifier's probabilities ({} when none was saved)."""
+        return dict(self.manifest.get("probability_calibration") or {})
+
+    def _predict_dist(self, batch: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated mean, reported std) of prepared inputs."""
+        m, s = self.model.predict_dist(batch)
+        m = apply_probability_calibration(self.probability_calibration, m)
+        return m, apply_uncertainty(self.uncertainty, m, s)
+
     def predict(self, X: Sequence[Any], *, batch_size: int = 2048, quiet: bool = True,
                 label: str = "predict") -> Prediction:  # fmt: skip
         """Predict raw inputs (SMILES for a molecule model): mean, calibrated std, error per row.
@@ -225,15 +239,12 @@ class LoadedModel:
         """Predict prepared inputs into rows ``idx`` of ``into``; a failing row fails alone."""
         rows = list(idx)
         try:
-            m, s = self.model.predict_dist(batch)
-            into.mean[rows] = m
-            into.std[rows] = apply_uncertainty(self.uncertainty, m, s)
+            into.mean[rows], into.std[rows] = self._predict_dist(batch)
         except (DrugforgeError, ValueError, RuntimeError):
             for i, item in zip(rows, batch, strict=True):
                 try:
-                    m, s = self.model.predict_dist([item])
-                    into.mean[i] = m[0]
-                    into.std[i] = apply_uncertainty(self.uncertainty, m, s)[0]
+                    m, s = self._predict_dist([item])
+                    into.mean[i], into.std[i] = m[0], s[0]
                 except (DrugforgeError, ValueError, RuntimeError) as err:
                     into.errors[i] = f"prediction failed: {' '.join(str(err).split())}"
 
@@ -243,6 +254,8 @@ class LoadedModel:
         (a panel of models on the same molecules featurizes once); std calibrated as above."""
         m, s = self.model.predict_dist_features(F)
         mean = np.asarray(m)  # the model's dtype, as the panel always used it
+        if self.probability_calibration:
+            mean = apply_probability_calibration(self.probability_calibration, mean)
         std = apply_uncertainty(self.uncertainty, mean, s)
         return Prediction(mean, std, [""] * len(mean))
 
@@ -307,11 +320,17 @@ def save_model(
     split: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
     uncertainty: dict[str, Any] | None = None,
+    probability_calibration: dict[str, Any] | None = None,
     smiles_column: str | None = None,
     extra_files: dict[str, Path] | None = None,
     force: bool = False,
 ) -> Path:
-    """Write ``model`` and its context to ``out_dir`` atomically; return the directory."""
+    """Write ``model`` and its context to ``out_dir`` atomically; return the directory.
+
+    ``probability_calibration`` (a classifier's, from
+    :func:`~drugforge.core.evaluation.probability.fit_probability_calibration`) is applied by
+    every later prediction of the saved model.
+    """
     out = Path(out_dir)
     if out.exists() and not force:
         raise InputError("output directory exists; use --force to overwrite", path=out)
@@ -346,6 +365,8 @@ def save_model(
             "versions": library_versions(),
             "files": files,
         }
+        if probability_calibration:  # only then: older readers see nothing new
+            manifest["probability_calibration"] = probability_calibration
         write_json(tmp / MANIFEST, manifest)
         (tmp / MANIFEST).chmod(0o644)
         tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared

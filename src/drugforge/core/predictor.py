@@ -26,14 +26,21 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 __all__ = [
+    "ClassWeight",
     "ModelState",
     "Predictor",
     "TaskType",
     "as_2d_targets",
+    "balanced_pos_weight",
+    "balanced_sample_weight",
+    "check_class_weight",
     "check_state_format",
 ]
 
 TaskType = Literal["regression", "classification"]
+#: class-imbalance handling of a classifier: ``"balanced"`` weighs each task's classes by the
+#: inverse of their frequency among that task's labelled rows; ``None`` weighs every row the same
+ClassWeight = Literal["balanced"] | None
 
 
 @dataclass
@@ -52,6 +59,40 @@ def as_2d_targets(y: Any) -> np.ndarray:
     if arr.ndim != 2:
         raise ValueError(f"targets must be 1-D or 2-D, got shape {arr.shape}")
     return arr
+
+
+def check_class_weight(class_weight: Any) -> ClassWeight:
+    """``class_weight`` if it is ``None`` or ``"balanced"``; anything else is a ValueError."""
+    if class_weight not in (None, "balanced"):
+        raise ValueError(f"unknown class_weight {class_weight!r}; choose from: balanced, None")
+    return class_weight  # type: ignore[no-any-return]
+
+
+def balanced_pos_weight(Y: np.ndarray) -> np.ndarray:
+    """Per task, ``n_neg / n_pos`` over the labelled (0/1, NaN = missing) rows of ``Y`` ``(n, t)``.
+
+    The weight of a positive label in a binary cross-entropy, so that each task's positives weigh
+    as much in total as its negatives. A task without positives or negatives gets 1.
+    """
+    Y = as_2d_targets(Y)
+    n_pos = np.nansum(Y == 1.0, axis=0).astype(np.float64)
+    n_neg = np.nansum(Y == 0.0, axis=0).astype(np.float64)
+    ok = (n_pos > 0) & (n_neg > 0)
+    return np.where(ok, n_neg / np.where(ok, n_pos, 1.0), 1.0)
+
+
+def balanced_sample_weight(y: np.ndarray, y_ref: np.ndarray | None = None) -> np.ndarray:
+    """scikit-learn's ``"balanced"`` row weights for one task's labels ``y`` (0/1, no NaN): a row
+    of class ``c`` weighs ``n / (2 n_c)``, counted in ``y_ref`` (default ``y``: the weights then
+    sum to ``n``). A class absent from ``y_ref`` weighs 1. Validation rows get the training
+    labels' weights by passing those as ``y_ref``."""
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    ref = y if y_ref is None else np.asarray(y_ref, dtype=np.float64).reshape(-1)
+    n_pos = float((ref == 1.0).sum())
+    n_neg = float(len(ref) - n_pos)
+    w_pos = len(ref) / (2.0 * n_pos) if n_pos and n_neg else 1.0
+    w_neg = len(ref) / (2.0 * n_neg) if n_pos and n_neg else 1.0
+    return np.where(y == 1.0, w_pos, w_neg)
 
 
 def check_state_format(meta: dict[str, Any], name: str, fmt: int) -> None:

@@ -248,7 +248,8 @@ def export_model(
     model_path = Path(model_dir)
     out_path, sidecar = _paths(model_path, out, force)
     loaded = load_model(model_path)
-    export = to_onnx(loaded.model, uncertainty=loaded.uncertainty or None, opset=opset)
+    export = to_onnx(loaded.model, uncertainty=loaded.uncertainty or None,
+                     probability_calibration=loaded.probability_calibration or None, opset=opset)
     smiles, source = _check_smiles(loaded, check_smiles)
     n_checked, diffs = check_parity(loaded, export, smiles)
     worst = max(diffs, key=lambda k: diffs[k])
@@ -276,6 +277,7 @@ def export_model(
         "inputs": describe_inputs(export.inputs),
         "outputs": export.outputs,
         "uncertainty": loaded.uncertainty,
+        "probability_calibration": loaded.probability_calibration,
         "parity": {
             "molecules": n_checked,
             "source": source,

@@ -25,6 +25,7 @@ from drugforge.core.evaluation.gate import (
     parse_requirements,
     validate_requirements,
 )
+from drugforge.core.evaluation.probability import CalibrationMethod
 from drugforge.core.runtime import Logger, make_logger
 from drugforge.core.selection.auto import AutoResult, ModelSpec
 from drugforge.core.splits import Split
@@ -77,10 +78,22 @@ class TrainConfig(RunConfig):
     auto_pool: list[str] = Field(
         default_factory=list,
         description="comma-separated candidates for --model auto (default: svm,gp,gbm for "
-        "regression; svm,gbm,mlp for classification; plus chem-lm up to 1,000 training molecules)",
+        "regression; svm,gbm,mlp,mpnn for classification, mpnn up to 2,000 training molecules; "
+        "plus chem-lm up to 1,000 training molecules)",
         json_schema_extra={"cli": {"parse": "comma_list"}},
     )
     cv_folds: int = 5
+    cv_split: Literal["auto", "scaffold", "random"] = Field(
+        default="auto", description="folds of the cross-validation inside auto and --search: "
+        "auto mirrors the held-out split (scaffold folds for scaffold, cluster and column "
+        "splits; random folds for a random split), or scaffold, or random",
+    )  # fmt: skip
+    calibration: CalibrationMethod = Field(
+        default="auto", description="classification: calibrate the probabilities on "
+        "out-of-fold predictions (auto) or the validation part (a named model): auto (Platt, "
+        "or isotonic when its cross-validated Brier is lower and a task has >= 1,000 labelled "
+        "rows; none when neither beats the raw probabilities), platt, isotonic or none",
+    )  # fmt: skip
     search: int = Field(  # random-search trials per model (0: defaults)
         default=0, ge=0, description="hyperparameter search: N configurations (defaults "
         "included) scored by cross-validation on the training set",
@@ -137,6 +150,7 @@ class Attempt:
     seconds: float
     gate: dict[str, Any] | None
     auto: AutoResult | None = None
+    cv_method: str | None = None  # the folds of auto's (or --search's) cross-validation
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -146,6 +160,7 @@ class Attempt:
             "test": self.evaluation.test_metrics,
             "gate": self.gate,
             "auto_cv": self.auto.table() if self.auto else None,
+            "cv_method": self.cv_method,
         }
 
 
@@ -221,8 +236,13 @@ def _resolve(
 
 
 def _cv_method(config: TrainConfig) -> str:
-    """Cross-validation mirrors the held-out split: scaffold folds for scaffold/cluster splits."""
-    return "scaffold" if config.split in {"scaffold", "cluster"} else "random"
+    """The folds of the cross-validation: ``cv_split``, or (``auto``) mirroring the held-out
+    split: random folds for a random split, else scaffold folds (scaffold and cluster splits
+    keep related molecules apart, and so does a column split as a rule: a given test set is
+    mostly new chemistry, so random folds would flatter near-duplicates)."""
+    if config.cv_split != "auto":
+        return config.cv_split
+    return "random" if config.split == "random" else "scaffold"
 
 
 def _build(spec: ModelSpec, task: str, config: TrainConfig) -> MolecularPredictor:
@@ -283,10 +303,16 @@ def run_train(config: TrainConfig) -> TrainResult:
             continue
         model = _build(spec, dataset.task, config)
         log(f"attempt {step + 1}: fitting {spec.describe()} on {len(split.train)} molecules")
-        evaluation = evaluate_split(model, dataset, split, fit=True)
+        evaluation = evaluate_split(
+            model, dataset, split, fit=True, calibrate=config.calibration,
+            oof=auto.best_oof if auto is not None else None, seed=config.seed,
+        )  # fmt: skip
+        _log_calibration(evaluation.probability_calibration, dataset.target_names, log)
         gate = check_requirements(requirements, evaluation.test_result) if requirements else None
+        searched = choice == "auto" or (config.search > 0 and choice not in {"ensemble", "strong"})
         attempt = Attempt(spec, evaluation, time.perf_counter() - t0,
-                          gate.to_dict() if gate else None, auto)
+                          gate.to_dict() if gate else None, auto,
+                          _cv_method(config) if searched else None)
         attempts.append(attempt)
         log(f"attempt {step + 1}: test {_fmt(evaluation.test_metrics)} ({attempt.seconds:.1f} s)")
         if gate is None:
@@ -302,6 +328,8 @@ def run_train(config: TrainConfig) -> TrainResult:
         "test": final.evaluation.test_metrics,
         "test_per_task": final.evaluation.test_result.per_task,
         "calibration": final.evaluation.calibration,
+        "probability_calibration": final.evaluation.probability_calibration,
+        "cv_method": final.cv_method,
         "validation": final.evaluation.val_metrics,
         "gate": final.gate,
         "attempts": [a.summary() for a in attempts],
@@ -314,7 +342,8 @@ def run_train(config: TrainConfig) -> TrainResult:
         rejected.mkdir(parents=True, exist_ok=True)
         write_json(rejected / "metrics.json", metrics)
         final.evaluation.write_report(
-            rejected, title=f"REJECTED: {final.spec.describe()}", gate=final.gate
+            rejected, title=f"REJECTED: {final.spec.describe()}", gate=final.gate,
+            extra_sections=_selection_sections(final, config),
         )
         raise GateFailedError(
             f"requirement not met after {len(attempts)} attempt(s): "
@@ -324,7 +353,8 @@ def run_train(config: TrainConfig) -> TrainResult:
         )
     with tempfile.TemporaryDirectory(prefix="drugforge-report-") as tmp:
         reports = final.evaluation.write_report(
-            Path(tmp), title=f"drugforge model: {final.spec.describe()}", gate=final.gate
+            Path(tmp), title=f"drugforge model: {final.spec.describe()}", gate=final.gate,
+            extra_sections=_selection_sections(final, config),
         )
         saved = save_model(
             out,
@@ -337,12 +367,36 @@ def run_train(config: TrainConfig) -> TrainResult:
             split=split_manifest(split, dataset),
             metrics=metrics,
             uncertainty=final.evaluation.uncertainty,
+            probability_calibration=final.evaluation.probability_calibration,
             smiles_column=table.smiles_column,
             extra_files={p.name: p for p in reports.values()},
             force=config.force,
         )
     log(f"saved: {saved}")
     return TrainResult(out=saved, accepted=True, attempts=attempts, prep=prep)
+
+
+def _selection_sections(attempt: Attempt, config: TrainConfig) -> dict[str, Any]:
+    """The report's sections on how the model was chosen (auto's cross-validation table)."""
+    if attempt.cv_method is None:
+        return {}
+    sections: dict[str, Any] = {"Model selection": {
+        "chosen": attempt.spec.describe(),
+        "cross-validation": f"{config.cv_folds}-fold {attempt.cv_method} folds of the training "
+                            f"set (held-out split: {config.split})",
+    }}  # fmt: skip
+    if attempt.auto is not None:
+        sections["Cross-validation (auto)"] = [
+            {k: row[k] for k in ("model", "score", "fold_mean", "fold_sd", "seconds")}
+            for row in attempt.auto.table()
+        ]
+    return sections
+
+
+def _log_calibration(recipe: dict[str, Any], names: list[str], log: Logger) -> None:
+    for name, task in zip(names, recipe.get("tasks", []), strict=False):
+        log(f"calibration {name}: {task['method']} on {recipe.get('fitted_on')} ({task['n']} "
+            f"rows), Brier {task['brier_before']:.4f} -> {task['brier_after']:.4f}")
 
 
 def split_manifest(split: Split, dataset: MoleculeDataset) -> dict[str, Any]:

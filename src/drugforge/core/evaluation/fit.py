@@ -2,7 +2,10 @@
 
 :func:`evaluate_split` fits a model on ``split.train`` (early stopping on ``split.val``), fits the
 uncertainty recipe on the validation rows (:mod:`drugforge.core.evaluation.uncertainty` writes
-the policy down) and scores the test rows. It works on any :class:`~drugforge.core.dataset.Dataset`
+the policy down) and scores the test rows. A classifier's probabilities can be calibrated first
+(:mod:`drugforge.core.evaluation.probability`): on out-of-fold predictions of the training rows
+when the caller has them (``--model auto``), else on the validation rows; the test report then
+shows the calibrated probabilities, with the Brier score of the raw ones beside it. It works on any :class:`~drugforge.core.dataset.Dataset`
 and any model with ``fit``/``predict_dist`` over that dataset's ``inputs``.
 """
 
@@ -18,6 +21,11 @@ import numpy as np
 from drugforge.core.dataset import Dataset
 from drugforge.core.evaluation.calibration import task_calibration_report
 from drugforge.core.evaluation.metrics import MetricsResult, compute_metrics
+from drugforge.core.evaluation.probability import (
+    CalibrationMethod,
+    apply_probability_calibration,
+    fit_probability_calibration,
+)
 from drugforge.core.evaluation.report import write_report
 from drugforge.core.evaluation.uncertainty import apply_uncertainty, calibrate_uncertainty
 from drugforge.core.splits import Split
@@ -54,13 +62,20 @@ class Evaluation(Generic[M]):
     test_result: MetricsResult
     val_metrics: dict[str, float] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
+    #: the probability calibration recipe applied to every prediction ({} for none)
+    probability_calibration: dict[str, Any] = field(default_factory=dict)
 
     @property
     def test_metrics(self) -> dict[str, float]:
         return dict(self.test_result.overall)
 
     def write_report(
-        self, out_dir: Path, *, title: str, gate: dict[str, Any] | None = None
+        self,
+        out_dir: Path,
+        *,
+        title: str,
+        gate: dict[str, Any] | None = None,
+        extra_sections: dict[str, Any] | None = None,
     ) -> dict[str, Path]:
         test = self.dataset.subset(self.split.test)
         return write_report(
@@ -74,7 +89,26 @@ class Evaluation(Generic[M]):
             metrics=self.test_result.to_dict(),
             calibration=self.calibration,
             gate=gate,
+            extra_sections={**self.report_sections(), **(extra_sections or {})},
         )
+
+    def report_sections(self) -> dict[str, Any]:
+        """The report's section on probability calibration (none when not calibrated)."""
+        tasks = self.probability_calibration.get("tasks")
+        if not tasks:
+            return {}
+        test_cal = self.calibration.get("per_task", {})
+        rows = []
+        for name, task in zip(self.dataset.target_names, tasks, strict=True):
+            rows.append({
+                "target": name, "method": task.get("method"), "fitted on":
+                self.probability_calibration.get("fitted_on"), "n": task.get("n"),
+                "Brier before": task.get("brier_before"),
+                "Brier after (cross-fitted)": task.get("brier_after"),
+                "test Brier uncalibrated": test_cal.get(name, {}).get("brier_uncalibrated"),
+                "test Brier": test_cal.get(name, {}).get("brier"),
+            })  # fmt: skip
+        return {"Probability calibration": rows}
 
 
 def score(task: str, dataset: Dataset, pred: np.ndarray) -> MetricsResult:
@@ -84,8 +118,22 @@ def score(task: str, dataset: Dataset, pred: np.ndarray) -> MetricsResult:
     return compute_metrics(task, dataset.y, pred, dataset.target_names, extra)
 
 
-def evaluate_split(model: M, dataset: Dataset, split: Split, *, fit: bool = True) -> Evaluation[M]:
-    """Fit on ``split.train`` (early stopping on ``split.val``), calibrate on val, score test."""
+def evaluate_split(
+    model: M,
+    dataset: Dataset,
+    split: Split,
+    *,
+    fit: bool = True,
+    calibrate: CalibrationMethod = "none",
+    oof: np.ndarray | None = None,
+    seed: int = 0,
+) -> Evaluation[M]:
+    """Fit on ``split.train`` (early stopping on ``split.val``), calibrate on val, score test.
+
+    Classification with ``calibrate`` other than ``'none'``: a probability calibration is fitted
+    on ``oof`` (out-of-fold predictions of the training rows, ``(n_train, t)``) when given, else
+    on the validation rows, and applied to the validation and test probabilities.
+    """
     train, val, test = (dataset.subset(idx) for idx in (split.train, split.val, split.test))
     if fit:
         if len(val):
@@ -93,20 +141,40 @@ def evaluate_split(model: M, dataset: Dataset, split: Split, *, fit: bool = True
         else:
             model.fit(train.inputs, train.y)
     task = dataset.task
+    val_mean, val_std = model.predict_dist(val.inputs) if len(val) else (None, None)
+    prob_cal: dict[str, Any] = {}
+    if task == "classification" and calibrate != "none":
+        if oof is not None:
+            prob_cal = fit_probability_calibration(
+                train.y, oof, method=calibrate, fitted_on="out-of-fold (training set)", seed=seed
+            )
+        elif val_mean is not None:
+            prob_cal = fit_probability_calibration(
+                val.y, val_mean, method=calibrate, fitted_on="validation", seed=seed
+            )
     val_metrics: dict[str, float] = {}
-    if len(val):
-        val_mean, val_std = model.predict_dist(val.inputs)
+    if val_mean is not None:
+        val_mean = apply_probability_calibration(prob_cal, val_mean)
         recipe = calibrate_uncertainty(task, val.y, val_mean, val_std)
         val_metrics = dict(score(task, val, val_mean).overall)
     else:
         # no validation rows: calibrate on the training fit (optimistic; recorded as such)
         tr_mean, tr_std = model.predict_dist(train.inputs)
+        tr_mean = apply_probability_calibration(prob_cal, tr_mean)
         recipe = calibrate_uncertainty(task, train.y, tr_mean, tr_std)
         recipe["fitted_on"] = "train"
-    mean, raw_std = model.predict_dist(test.inputs)
+    raw_mean, raw_std = model.predict_dist(test.inputs)
+    mean = apply_probability_calibration(prob_cal, raw_mean)
     std = apply_uncertainty(recipe, mean, raw_std)
     result = score(task, test, mean)
     calibration = (
         task_calibration_report(task, test.y, mean, std, target_names=dataset.target_names) or {}
     )
-    return Evaluation(model, dataset, split, recipe, mean, std, result, val_metrics, calibration)
+    if prob_cal.get("tasks"):  # the test Brier of the raw probabilities, to see the gain
+        raw = task_calibration_report(task, test.y, raw_mean, target_names=dataset.target_names)
+        assert raw is not None
+        for name, row in raw["per_task"].items():
+            calibration["per_task"][name]["brier_uncalibrated"] = row["brier"]
+        calibration["overall"]["brier_uncalibrated"] = raw["overall"]["brier"]
+    return Evaluation(model, dataset, split, recipe, mean, std, result, val_metrics, calibration,
+                      prob_cal)  # fmt: skip

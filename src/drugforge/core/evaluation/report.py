@@ -45,7 +45,7 @@ _CAL_REG_KEYS = (
     "nll",
     "z_rms",
 )
-_CAL_CLS_KEYS = ("ece", "brier")
+_CAL_CLS_KEYS = ("ece", "brier", "brier_uncalibrated")
 _IDEAL = {
     "coverage_68": "0.683",
     "coverage_95": "0.95",

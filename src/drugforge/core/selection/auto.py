@@ -5,6 +5,12 @@ out-of-fold predictions are kept, so the averages of the best two and three cand
 scored too at no extra training cost; the best of all is the choice. The test rows are never
 seen here.
 
+A candidate may be tried in several **variants** (parameter sets, e.g. with and without class
+weights): each is a row of the table (``gbm``, ``gbm[balanced]``), and the better of them is kept
+for that model name, so the averages of the best two and three stay keyed by model name. The
+out-of-fold predictions of the choice are kept (:attr:`AutoResult.best_oof`): a probability
+calibrator can be fitted on them without another fit.
+
 Nothing here knows a modality: the caller passes the candidate names, a fold function and a
 :class:`ModelFactory` that builds a model from a registry name (molecules:
 :mod:`drugforge.molecules.selection.auto`). The averages are specs of the registry's
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,6 +44,7 @@ __all__ = [
     "ModelBuilder",
     "ModelFactory",
     "ModelSpec",
+    "Variants",
     "better",
     "cross_validate",
     "score_predictions",
@@ -51,6 +58,9 @@ ENSEMBLE = "ensemble"
 Log = Callable[[str], None] | None
 #: the training data -> its cross-validation folds (a modality's k-fold with its grouping)
 FoldFunction = Callable[[Any], list[Split]]
+#: candidate name -> the parameter sets to cross-validate it with (``{}``: its plain parameters);
+#: a name not listed is tried once, as given
+Variants = Mapping[str, Sequence[dict[str, Any]]]
 
 
 class ModelBuilder(Protocol):
@@ -90,14 +100,22 @@ class ModelFactory:
 
 @dataclass
 class ModelSpec:
-    """A model to build: a registry name and its parameters (an ensemble names its members)."""
+    """A model to build: a registry name and its parameters (an ensemble names its members).
+
+    ``variant`` holds the parameters of a variant tried by selection (already in ``params``); it
+    only names the spec: ``gbm[balanced]``.
+    """
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    variant: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.name == ENSEMBLE:
             return "ensemble(" + "+".join(self.params.get("members", ())) + ")"
+        if self.variant:
+            tags = (v if isinstance(v, str) else f"{k}={v}" for k, v in self.variant.items())
+            return f"{self.name}[{','.join(tags)}]"
         return self.name
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +128,7 @@ class CVRow:
     score: float  # primary metric over the pooled out-of-fold predictions
     fold_scores: list[float]
     seconds: float
+    oof: np.ndarray | None = field(default=None, repr=False)  # (n, t) out-of-fold predictions
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +145,7 @@ class AutoResult:
     best: ModelSpec
     metric: str
     rows: list[CVRow]
+    best_oof: np.ndarray | None = field(default=None, repr=False)  # the choice's OOF predictions
 
     def table(self) -> list[dict[str, Any]]:
         return [row.to_dict() for row in self.rows]
@@ -145,31 +165,39 @@ def select_model(
     *,
     seed: int = 0,
     model_params: dict[str, dict[str, Any]] | None = None,
+    variants: Variants | None = None,
     log: Log = None,
 ) -> AutoResult:
-    """Cross-validate each candidate of ``pool`` over the folds ``make_folds(train)``; return the
-    best spec with the table (the averages of the best two and three included)."""
+    """Cross-validate each candidate of ``pool`` (in each of its ``variants``) over the folds
+    ``make_folds(train)``; return the best spec with the table (the averages of the best two and
+    three model names included) and the best spec's out-of-fold predictions."""
     task = train.task
     metric = primary_metric(task)
     higher_better = METRIC_DIRECTIONS[metric] == "higher"
     folds = make_folds(train)
     y = train.y
-    rows: list[CVRow] = []
-    oof: dict[str, np.ndarray] = {}
-    for name in pool:
-        spec = ModelSpec(name, models.with_seed(name, (model_params or {}).get(name, {}), seed))
-        pred, fold_scores, seconds = cross_validate(train, spec, folds, metric, models)
-        oof[name] = pred
-        row = CVRow(spec, score_predictions(task, metric, y, pred), fold_scores, seconds)
-        rows.append(row)
-        if log is not None:
-            log(f"  cv {row.spec.describe():<28} {metric} = {row.score:.4f}  ({seconds:.1f} s)")
 
     def sort_key(row: CVRow) -> float:
         s = row.score if np.isfinite(row.score) else (-np.inf if higher_better else np.inf)
         return -s if higher_better else s
 
-    singles = sorted(rows, key=sort_key)
+    rows: list[CVRow] = []
+    kept: dict[str, CVRow] = {}  # the better variant of each model name
+    oof: dict[str, np.ndarray] = {}  # its out-of-fold predictions
+    for name in pool:
+        base = models.with_seed(name, (model_params or {}).get(name, {}), seed)
+        for variant in (variants or {}).get(name) or [{}]:
+            spec = ModelSpec(name, {**base, **variant}, dict(variant))
+            pred, fold_scores, seconds = cross_validate(train, spec, folds, metric, models)
+            row = CVRow(spec, score_predictions(task, metric, y, pred), fold_scores, seconds, pred)
+            rows.append(row)
+            if name not in kept or sort_key(row) < sort_key(kept[name]):
+                kept[name], oof[name] = row, pred
+            if log is not None:
+                log(f"  cv {spec.describe():<28} {metric} = {row.score:.4f}  ({seconds:.1f} s)")
+
+    singles = sorted(kept.values(), key=sort_key)
+    n_rows = len(rows)
     for top in (2, 3):
         if len(singles) < top:
             continue
@@ -177,11 +205,13 @@ def select_model(
         avg = np.mean([oof[name] for name in members], axis=0)
         member_params = {row.spec.name: row.spec.params for row in singles[:top]}
         spec = ModelSpec(ENSEMBLE, {"members": members, "member_params": member_params})
-        rows.append(CVRow(spec, score_predictions(task, metric, y, avg), [], 0.0))
+        rows.append(CVRow(spec, score_predictions(task, metric, y, avg), [], 0.0, avg))
         if log is not None:
             log(f"  cv {spec.describe():<28} {metric} = {rows[-1].score:.4f}  (averaged OOF)")
-    best = min(rows, key=sort_key)
-    return AutoResult(best=best.spec, metric=metric, rows=rows)
+    averages = rows[n_rows:]
+    # min keeps the first of equal scores: the plain variant before a weighted one, then pool order
+    best = min([*singles, *averages], key=sort_key)
+    return AutoResult(best=best.spec, metric=metric, rows=rows, best_oof=best.oof)
 
 
 def cross_validate(

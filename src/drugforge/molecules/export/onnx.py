@@ -10,7 +10,8 @@ The graph starts at the featurized molecule and ends at the prediction; the feat
   ``features`` when the model appends descriptors;
 - ``ensemble``: the union of its members' inputs (members with the same featurizers share one).
 
-Outputs (float64): ``prediction`` ``(n, t)`` - values in the target's units, or P(class 1) - and
+Outputs (float64): ``prediction`` ``(n, t)`` - values in the target's units, or P(class 1),
+calibrated as the saved model calibrates it (Platt or isotonic, per task) - and
 ``std`` ``(n, t)``, the reported standard deviation of ``drugforge predict`` (the saved
 uncertainty recipe applied to the model's native spread, if any).
 
@@ -79,13 +80,57 @@ def _reported_std(
         "a constant per target, fitted on the validation residuals"  # fmt: skip
 
 
+def _calibrated(g: GraphBuilder, mean: str, recipe: dict[str, Any] | None, n_tasks: int) -> str:
+    """``core.evaluation.probability.apply_probability_calibration`` in ONNX, column by column."""
+    tasks = (recipe or {}).get("tasks") or []
+    if not tasks:
+        return mean
+    if len(tasks) != n_tasks:
+        raise ExportError(f"the probability calibration has {len(tasks)} task(s), the model "
+                          f"{n_tasks}")  # fmt: skip
+    columns = []
+    for j, task in enumerate(tasks):
+        p = g.op("Gather", mean, g.ints([j], "task"), axis=1, hint=f"p{j}")  # (n, 1)
+        method = task.get("method")
+        if method == "platt":
+            eps = 1e-7  # as probability._EPS
+            q = g.op("Clip", p, g.const(eps, "eps"), g.const(1.0 - eps, "one_minus_eps"))
+            z = g.op("Sub", g.op("Log", q), g.op("Log", g.op("Sub", g.const(1.0, "one"), q)))
+            s = g.op("Add", g.op("Mul", z, g.const(float(task["a"]), "platt_a")),
+                     g.const(float(task["b"]), "platt_b"))  # fmt: skip
+            columns.append(g.op("Sigmoid", g.op("Neg", s)))  # 1 / (1 + exp(s))
+        elif method == "isotonic":
+            # np.interp(p, x, y) = y_0 + sum_k slope_k * (clip(p, x_k, x_k+1) - x_k)
+            x = np.asarray(task["x"], dtype=np.float64)
+            y = np.asarray(task["y"], dtype=np.float64)
+            y0 = g.const(np.asarray([[y[0]]]), "iso_y0")
+            if len(x) < 2:
+                columns.append(g.op("Add", g.op("Mul", p, g.const(0.0, "zero")), y0))
+                continue
+            lo, hi = x[:-1][None, :], x[1:][None, :]  # (1, K)
+            width = hi - lo
+            slope = np.divide(np.diff(y)[None, :], width, out=np.zeros_like(width),
+                              where=width > 0)  # fmt: skip
+            inside = g.op("Min", g.op("Max", p, g.const(lo, "iso_lo")), g.const(hi, "iso_hi"))
+            steps = g.op("Mul", g.op("Sub", inside, g.const(lo, "iso_lo")),
+                         g.const(slope, "iso_slope"))  # (n, K)  # fmt: skip
+            columns.append(g.op("Add", g.reduce("ReduceSum", steps, [1]), y0))
+        elif method == "identity":
+            columns.append(p)
+        else:
+            raise ExportError(f"probability calibration {method!r} has no ONNX form")
+    return columns[0] if len(columns) == 1 else g.op("Concat", *columns, axis=1)
+
+
 def to_onnx(
     model: MolecularPredictor,
     *,
     uncertainty: dict[str, Any] | None = None,
+    probability_calibration: dict[str, Any] | None = None,
     opset: int = DEFAULT_OPSET,
 ) -> OnnxExport:
-    """Convert a fitted predictor; ``uncertainty`` is the saved recipe (``manifest.json``).
+    """Convert a fitted predictor; ``uncertainty`` and ``probability_calibration`` are the saved
+    recipes (``manifest.json``), applied in the graph as ``drugforge predict`` applies them.
 
     Raises :class:`ExportError` for a model class (or a fitted part) without an ONNX form.
     """
@@ -95,6 +140,7 @@ def to_onnx(
     g = GraphBuilder(int(opset))
     mean, spread = convert(model, g)
     t = int(model.n_tasks)
+    mean = _calibrated(g, mean, probability_calibration, t)
     std, std_text = _reported_std(g, mean, spread, uncertainty, t)
     what = "P(class 1)" if model.task == "classification" else "value in the target's units"
     outputs = [{"name": "prediction", "dtype": "float64", "shape": ["n", t],

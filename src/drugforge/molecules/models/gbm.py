@@ -16,6 +16,7 @@ import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
 
+from drugforge.core.predictor import ClassWeight, balanced_sample_weight, check_class_weight
 from drugforge.molecules.featurize import Featurizer
 from drugforge.molecules.models.base import (
     ModelState,
@@ -67,6 +68,11 @@ class GBMModel(MolecularPredictor):
     n_jobs
         LightGBM threads (and featurization processes). Results depend on it only through
         floating-point summation order; fixed ``n_jobs`` gives identical models.
+    class_weight
+        ``'balanced'``: per task, a row of class ``c`` weighs ``n / (2 n_c)`` over that task's
+        labelled training rows (scikit-learn's rule; the validation rows of early stopping get
+        the same class weights); ``None`` (default): every row alike. Classification only
+        (ignored for regression).
     """
 
     name: ClassVar[str] = "gbm"
@@ -88,6 +94,7 @@ class GBMModel(MolecularPredictor):
         early_stopping_rounds: int = 100,
         random_state: int = 0,
         n_jobs: int = 1,
+        class_weight: ClassWeight = None,
     ) -> None:
         self.task = task
         self.featurizer = featurizer
@@ -102,6 +109,7 @@ class GBMModel(MolecularPredictor):
         self.early_stopping_rounds = early_stopping_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.class_weight = class_weight
 
     def _featurizers(self) -> list[Featurizer]:
         return resolve_featurizers(
@@ -153,6 +161,8 @@ class GBMModel(MolecularPredictor):
                 )
 
         params = self._lgb_params()
+        balanced = check_class_weight(self.class_weight) == "balanced"
+        balanced = balanced and self.task == "classification"
         boosters: list[lgb.Booster | None] = []
         constants: list[float | None] = []
         for j in range(Y.shape[1]):
@@ -162,13 +172,18 @@ class GBMModel(MolecularPredictor):
                 boosters.append(None)
                 constants.append(float(yj[0]))
                 continue
-            train = lgb.Dataset(F[rows], label=yj, params={"verbosity": -1})
+            weight = balanced_sample_weight(yj) if balanced else None
+            train = lgb.Dataset(F[rows], label=yj, weight=weight, params={"verbosity": -1})
             valid_sets: list[lgb.Dataset] = []
             callbacks: list[Any] = []
             if Fv is not None and Yv is not None:
                 vrows = np.flatnonzero(~np.isnan(Yv[:, j]))
                 if len(vrows):
-                    valid_sets = [lgb.Dataset(Fv[vrows], label=Yv[vrows, j], reference=train)]
+                    yv = Yv[vrows, j]
+                    # the validation loss weighs the classes as the training loss does
+                    vweight = balanced_sample_weight(yv, yj) if balanced else None
+                    valid_sets = [lgb.Dataset(Fv[vrows], label=yv, weight=vweight,
+                                              reference=train)]  # fmt: skip
                     callbacks = [lgb.early_stopping(int(self.early_stopping_rounds), verbose=False)]
             booster = lgb.train(
                 params,

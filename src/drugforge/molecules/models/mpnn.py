@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from drugforge.core.predictor import ClassWeight, balanced_pos_weight, check_class_weight
 from drugforge.core.training.arrays import (
     ColumnScaler,
     arrays_to_module,
@@ -255,6 +256,10 @@ class DMPNN(MolecularPredictor):
         Processes for computing ``extra_features`` on large inputs.
     quiet
         No progress bar while training.
+    class_weight
+        ``'balanced'``: each task's positive labels weigh ``n_neg / n_pos`` (that task's
+        labelled training rows) in the cross-entropy; ``None`` (default): every label alike.
+        Classification only (ignored for regression).
     """
 
     name: ClassVar[str] = "mpnn"
@@ -280,6 +285,7 @@ class DMPNN(MolecularPredictor):
         device: Literal["cpu", "cuda", "auto"] = "cpu",
         n_jobs: int = 1,
         quiet: bool = True,
+        class_weight: ClassWeight = None,
     ) -> None:
         self.task = task
         self.hidden = hidden
@@ -299,6 +305,7 @@ class DMPNN(MolecularPredictor):
         self.device = device
         self.n_jobs = n_jobs
         self.quiet = quiet
+        self.class_weight = class_weight
 
     # ------------------------------------------------------------------------------ fitting
     def fit(
@@ -348,7 +355,7 @@ class DMPNN(MolecularPredictor):
         )
         seed_everything(self.seed)  # identical initial weights for identical seeds
         module = build_mpnn(arch)
-        loss = masked_loss(self.task)
+        loss = masked_loss(self.task, self._pos_weight(Y))
 
         def loss_fn(m: nn.Module, batch: GraphBatch) -> Tensor:
             bmg, X_d, target = batch  # target: (B, t) standardized, NaN = missing
@@ -373,6 +380,12 @@ class DMPNN(MolecularPredictor):
         self.n_tasks_ = n_tasks
         self.train_result_: TrainResult | None = result
         return self
+
+    def _pos_weight(self, Y: np.ndarray) -> np.ndarray | None:
+        """The per-task weight of positive labels (class weights), None for unweighted."""
+        if check_class_weight(self.class_weight) is None or self.task != "classification":
+            return None
+        return balanced_pos_weight(Y)
 
     # --------------------------------------------------------------------------- prediction
     def predict_dist(self, X: Sequence[MolLike]) -> tuple[np.ndarray, np.ndarray | None]:

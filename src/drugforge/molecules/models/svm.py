@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
-from scipy.optimize import minimize
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC, SVR
 
+from drugforge.core.evaluation.probability import fit_platt
+from drugforge.core.evaluation.probability import platt as _platt
 from drugforge.molecules.featurize import Featurizer
 from drugforge.molecules.models.base import (
     ModelState,
@@ -54,42 +55,6 @@ _TASK_ARRAYS: tuple[TaskArray, ...] = (
 )
 #: Above this the n x n float64 kernel (5 GB at 25k) no longer fits comfortably in memory.
 MAX_TRAIN_ROWS = 25_000
-
-
-def fit_platt(f: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt (1999) sigmoid ``P(1|f) = 1 / (1 + exp(a f + b))`` fitted by maximum likelihood.
-
-    Uses Platt's smoothed targets (``(N+ + 1) / (N+ + 2)`` and ``1 / (N- + 2)``) so separable
-    data does not drive the slope to infinity.
-    """
-    f = np.asarray(f, dtype=np.float64)
-    y = np.asarray(y)
-    n_pos = float((y == 1).sum())
-    n_neg = float(len(y) - n_pos)
-    t = np.where(y == 1, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
-
-    def nll(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = w[0] * f + w[1]
-        # -log P(1) = log(1 + e^z); -log P(0) = log(1 + e^-z) = log(1 + e^z) - z
-        loss = float(np.sum(np.logaddexp(0.0, z) - (1.0 - t) * z))
-        g = _platt(f, w[0], w[1])  # P(1); d loss / d z = (1 - P(1)) - (1 - t) = t - P(1)
-        dz = t - g
-        return loss, np.array([np.sum(dz * f), np.sum(dz)])
-
-    w0 = np.array([0.0, np.log((n_neg + 1.0) / (n_pos + 1.0))])
-    res = minimize(nll, w0, jac=True, method="L-BFGS-B")
-    return float(res.x[0]), float(res.x[1])
-
-
-def _platt(f: np.ndarray, a: float, b: float) -> np.ndarray:
-    """``1 / (1 + exp(a f + b))`` without overflow."""
-    z = a * f + b
-    out = np.empty_like(z)
-    pos = z >= 0
-    ez = np.exp(-z[pos])
-    out[pos] = ez / (1.0 + ez)
-    out[~pos] = 1.0 / (1.0 + np.exp(z[~pos]))
-    return out
 
 
 class TanimotoSVM(MolecularPredictor):

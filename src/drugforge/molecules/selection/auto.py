@@ -4,6 +4,10 @@ around the modality-neutral selection of :mod:`drugforge.core.selection.auto`.
 Every candidate of the pool is scored with k-fold cross-validation on the training molecules
 (scaffold or random folds); the averages of the best two and three candidates are scored too;
 the best of all is the choice. The test molecules are never seen here.
+
+On imbalanced classification data (:func:`imbalanced`), every candidate that takes
+``class_weight`` is cross-validated with and without ``class_weight='balanced'``
+(:func:`class_weight_variants`) and the better of the two is kept for that model.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from drugforge.core.selection.auto import AutoResult, Log, ModelFactory
+import numpy as np
+
+from drugforge.core.selection.auto import AutoResult, Log, ModelFactory, Variants
 from drugforge.core.selection.auto import select_model as select_among
 from drugforge.molecules.data.dataset import MoleculeDataset
 from drugforge.molecules.data.splits import kfold
@@ -24,8 +30,12 @@ __all__ = [
     "CHEMLM_NAME",
     "DEFAULT_POOL",
     "GP_MAX_TRAIN",
+    "IMBALANCE_MINORITY",
     "MOLECULE_MODELS",
+    "MPNN_MAX_TRAIN",
+    "class_weight_variants",
     "default_pool",
+    "imbalanced",
     "select_model",
 ]
 
@@ -33,13 +43,22 @@ __all__ = [
 #: thousand molecules and were the most accurate on MoleculeACE, ESOL and FreeSolv
 #: (docs/benchmarks.md); the networks (``mlp``, ``mpnn``) cost 10-100x more per fold, so for
 #: regression they join only when named in ``--auto-pool``. For multi-task classification one
-#: network serves all tasks at once, so the MLP is in the default pool there.
+#: network serves all tasks at once, so the MLP and the D-MPNN are in the default pool there
+#: (the D-MPNN only up to ``MPNN_MAX_TRAIN`` molecules).
 #: The GP is exact (O(n^3)), so it only joins below ``GP_MAX_TRAIN`` molecules.
 DEFAULT_POOL: dict[str, tuple[str, ...]] = {
     "regression": ("svm", "gp", "gbm"),
-    "classification": ("svm", "gbm", "mlp"),
+    "classification": ("svm", "gbm", "mlp", "mpnn"),
 }
 GP_MAX_TRAIN = 6000
+#: the D-MPNN joins the default classification pool only up to this many training molecules: on
+#: CPU its 5-fold cross-validation costs minutes per thousand molecules (each fold trains a
+#: network for up to 100 epochs on graphs), twice that when class weights are tried too, while
+#: the fingerprint models take seconds; name it in ``--auto-pool`` to try it on larger sets
+MPNN_MAX_TRAIN = 2000
+#: a classification task is imbalanced when its minority class is under this share of its
+#: labelled training rows; auto then tries class weights (``'balanced'``) too
+IMBALANCE_MINORITY = 0.4
 #: the pretrained chemical language model joins the default pools as its cheap frozen variant
 #: (the encoder's vectors are computed once, only small heads train) when a pretrained
 #: ``chem-lm`` is shipped with drugforge, and only for training sets of at most this many
@@ -57,9 +76,38 @@ def default_pool(task: TaskType, n_train: int) -> tuple[str, ...]:
     pool = DEFAULT_POOL[task]
     if n_train > GP_MAX_TRAIN:
         pool = tuple(name for name in pool if name != "gp")
+    if n_train > MPNN_MAX_TRAIN:
+        pool = tuple(name for name in pool if name != "mpnn")
     if n_train <= CHEMLM_MAX_TRAIN and CHEMLM_NAME in shipped_generators():  # shipped, frozen
         pool = (*pool, CHEMLM_NAME)
     return pool
+
+
+def imbalanced(Y: np.ndarray, threshold: float = IMBALANCE_MINORITY) -> bool:
+    """Is the minority class of any task under ``threshold`` of its labelled rows?
+    (``Y``: ``(n, t)`` 0/1 labels, NaN = missing.)"""
+    for j in range(Y.shape[1]):
+        labels = Y[~np.isnan(Y[:, j]), j]
+        if len(labels) and min(labels.mean(), 1.0 - labels.mean()) < threshold:
+            return True
+    return False
+
+
+def class_weight_variants(
+    train: MoleculeDataset,
+    pool: tuple[str, ...],
+    model_params: dict[str, dict[str, Any]] | None = None,
+) -> Variants:
+    """With and without ``class_weight='balanced'`` for the candidates that take it, when
+    ``train`` is imbalanced classification data; a ``class_weight`` the user set is kept."""
+    if train.task != "classification" or not imbalanced(train.y):
+        return {}
+    return {
+        name: [{}, {"class_weight": "balanced"}]
+        for name in pool
+        if "class_weight" in MOLECULE_MODELS.param_names(name)
+        and "class_weight" not in (model_params or {}).get(name, {})
+    }
 
 
 def select_model(
@@ -72,13 +120,16 @@ def select_model(
     model_params: dict[str, dict[str, Any]] | None = None,
     log: Log = None,
 ) -> AutoResult:
-    """Cross-validate each candidate on ``train`` and return the best spec with the table."""
+    """Cross-validate each candidate on ``train`` (with and without class weights on imbalanced
+    classification data) and return the best spec with the table."""
+    candidates = pool or default_pool(train.task, len(train.smiles))
     return select_among(
         train,
-        pool or default_pool(train.task, len(train.smiles)),
+        candidates,
         partial(kfold, k=k, method=split_method, seed=seed),
         MOLECULE_MODELS,
         seed=seed,
         model_params=model_params,
+        variants=class_weight_variants(train, candidates, model_params),
         log=log,
     )
