@@ -249,3 +249,37 @@ def test_kernel_models_and_ensembles_predict_from_shared_features(task: str) -> 
                                        rtol=1e-6, atol=1e-9)
             with pytest.raises(ValueError, match="feature columns"):
                 model.predict_dist_features(np.hstack([F, F[:, :1]]))
+
+
+def test_ad_file_as_on_bit_indices(tmp_path: Path) -> None:
+    """Format 2 stores each training molecule's on-bits; it loads to the same packed rows as
+    format 1, the similarity search gives the same values, and a bad file is refused."""
+    from safetensors.numpy import save_file
+
+    from drugforge.molecules.panel import ad_file_arrays, load_ad_packed
+
+    smiles = ["CCO", "c1ccccc1O", "CC(=O)Oc1ccccc1C(=O)O", "CCN(CC)CC", "CCO"]
+    bits = ad_bits(smiles)
+    arrays = ad_file_arrays(bits)
+    assert arrays["indices"].dtype == np.uint16 and len(arrays["indptr"]) == len(smiles) + 1
+    save_file(arrays, str(tmp_path / "ad.safetensors"))
+    import hashlib
+
+    ad = {"file": "ad.safetensors",
+          "sha256": hashlib.sha256((tmp_path / "ad.safetensors").read_bytes()).hexdigest()}
+    packed = load_ad_packed(tmp_path, ad)
+    np.testing.assert_array_equal(packed, pack_bits(bits))
+    q = pack_bits(ad_bits(["CCCO", "c1ccccc1N"]))
+    # duplicated reference rows and overlapping sets give the per-set maxima of brute force
+    sims = max_similarity(q, [packed, packed[:2], packed[3:]])
+    qb = np.unpackbits(q, axis=1).astype(bool)
+    for k, ref in enumerate([bits, bits[:2], bits[3:]]):
+        inter = (qb[:, None, :] & ref[None]).sum(-1)
+        union = (qb[:, None, :] | ref[None]).sum(-1)
+        np.testing.assert_allclose(sims[k], (inter / union).max(axis=1), rtol=1e-6)
+    bad = dict(arrays, indptr=arrays["indptr"][::-1].copy())
+    save_file(bad, str(tmp_path / "bad.safetensors"))
+    ad_bad = {"file": "bad.safetensors",
+              "sha256": hashlib.sha256((tmp_path / "bad.safetensors").read_bytes()).hexdigest()}
+    with pytest.raises(ArtifactError, match="valid on-bit indices"):
+        load_ad_packed(tmp_path, ad_bad)

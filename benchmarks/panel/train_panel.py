@@ -92,7 +92,7 @@ def test_errors(group: Group, model_dir: Path) -> dict[str, Any]:
     y = dataset.y[[row[s] for s in test_smiles]]
     train_packed = pack_bits(ad_bits(train_smiles))
     sim = max_similarity(pack_bits(ad_bits(test_smiles)), [train_packed])[0]
-    pred = loaded.model.predict(test_smiles)
+    pred = loaded.predict(test_smiles).mean
     return {"train_packed": train_packed, "sim": sim, "y": y, "pred": pred}
 
 
@@ -384,9 +384,12 @@ def ship(group: Group, model_dir: Path, info: dict[str, Any], ad: dict[str, Any]
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     shutil.copytree(model_dir, tmp / "model")
-    save_file({"bits": train_packed}, str(tmp / "ad_train.safetensors"))
+    from drugforge.molecules.panel import PANEL_FORMAT, ad_file_arrays
+
+    save_file(ad_file_arrays(np.unpackbits(train_packed, axis=1, count=2048).astype(bool)),
+              str(tmp / "ad_train.safetensors"))
     panel = {
-        "format": "drugforge-panel", "format_version": 1, "group": group.name,
+        "format": "drugforge-panel", "format_version": PANEL_FORMAT, "group": group.name,
         "task": group.task, "model": "model",
         "endpoints": [{"name": ep.name, "target": ep.target, "units": ep.units,
                        "description": ep.description} for ep in group.endpoints],

@@ -20,7 +20,6 @@ predicts, so the first neighbour's similarity is the row's ``<endpoint>_ad_simil
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -31,12 +30,17 @@ from typing import Any
 
 import numpy as np
 from rdkit import Chem
-from safetensors.numpy import load_file
 
-from drugforge.core.errors import ArtifactError
 from drugforge.molecules.chem import parse_smiles_or_raise, standardize_smiles
 from drugforge.molecules.chem.alerts import find_alerts
-from drugforge.molecules.panel import AD_SIZE, PANEL_DIR, ad_bits, list_panel, panel_spec
+from drugforge.molecules.panel import (
+    AD_SIZE,
+    PANEL_DIR,
+    ad_bits,
+    list_panel,
+    load_ad_packed,
+    panel_spec,
+)
 
 __all__ = ["TrainingSet", "molecule_details", "training_sets"]
 
@@ -82,11 +86,7 @@ def _training_smiles(group_dir: Path, spec: Mapping[str, Any], n: int) -> tuple[
 def _load_training_set(group_dir: Path) -> TrainingSet:
     spec = panel_spec(group_dir)
     ad = spec["ad"]
-    ad_file = group_dir / ad["file"]
-    if not ad_file.is_file() or hashlib.sha256(ad_file.read_bytes()).hexdigest() != ad["sha256"]:
-        raise ArtifactError(f"{ad['file']} is missing or was modified; refusing to load it",
-                            path=group_dir)  # fmt: skip
-    packed = load_file(str(ad_file))["bits"]
+    packed = load_ad_packed(group_dir, ad)
     bits = np.unpackbits(packed, axis=1, count=AD_SIZE).astype(bool)
     counts = np.maximum(bits.sum(axis=1), 1).astype(np.float32)
     smiles, note = _training_smiles(group_dir, spec, len(bits))

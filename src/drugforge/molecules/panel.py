@@ -5,7 +5,9 @@ Each group under ``drugforge/resources/panel/<group>/`` is one model trained by 
 
     <group>/
       model/                  a saved drugforge model (artifacts format: verified, no pickle)
-      ad_train.safetensors    ECFP4 bits (2048, packed) of the model's training molecules
+      ad_train.safetensors    ECFP4 bits (2048) of the model's training molecules: the on-bit
+                              indices (``indices`` uint16 + ``indptr``, panel format 2) or
+                              the packed rows (``bits``, format 1)
       panel.json              endpoints (name, target, units), AD threshold, checksums
       model_card.md           data, command, seed, scaffold-split test metrics
 
@@ -26,6 +28,7 @@ keeps its row with NaN values and ``in_domain`` False.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,14 +53,16 @@ __all__ = [
     "Panel",
     "PanelEndpoint",
     "ad_bits",
+    "ad_file_arrays",
     "list_panel",
+    "load_ad_packed",
     "max_similarity",
     "pack_bits",
     "panel_spec",
 ]
 
 PANEL_DIR = Path(str(resources.files("drugforge"))) / "resources" / "panel"
-PANEL_FORMAT = 1
+PANEL_FORMAT = 2  # 2: the AD file may hold on-bit indices instead of packed rows
 AD_RADIUS = 2
 AD_SIZE = 2048
 _BLOCK = 128  # molecules per similarity block: keeps the (block, n_train) product in cache
@@ -132,21 +137,66 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
     return np.packbits(np.asarray(bits, dtype=bool), axis=1)
 
 
+def ad_file_arrays(bits: np.ndarray) -> dict[str, np.ndarray]:
+    """``(n, 2048)`` bool -> what ``ad_train.safetensors`` stores (panel format 2): the on-bit
+    indices of each row (uint16) and the row offsets (uint32). ECFP4 sets ~30 of 2048 bits of a
+    drug-like molecule, so this is ~4x smaller than the packed rows."""
+    bits = np.asarray(bits, dtype=bool)
+    rows, cols = np.nonzero(bits)
+    indptr = np.zeros(len(bits) + 1, dtype=np.uint32)
+    np.cumsum(np.bincount(rows, minlength=len(bits)), out=indptr[1:])
+    return {"indices": cols.astype(np.uint16), "indptr": indptr}
+
+
+def load_ad_packed(group_dir: Path, ad: dict[str, Any]) -> np.ndarray:
+    """The verified training fingerprints of a group's AD file as packed rows ``(n, 256)``,
+    whichever form it stores (packed rows or on-bit indices)."""
+    ad_file = group_dir / str(ad["file"])
+    if not ad_file.is_file() or _sha256(ad_file) != ad["sha256"]:
+        raise ArtifactError(f"{ad['file']} is missing or was modified; refusing to load it",
+                            path=group_dir)  # fmt: skip
+    arrays = load_file(str(ad_file))
+    if "bits" in arrays:
+        bits = arrays["bits"]
+        if bits.dtype != np.uint8 or bits.ndim != 2 or bits.shape[1] != AD_SIZE // 8:
+            raise ArtifactError(f"{ad['file']} does not hold packed {AD_SIZE}-bit rows",
+                                path=group_dir)  # fmt: skip
+        return bits
+    indices, indptr = arrays.get("indices"), arrays.get("indptr")
+    if (indices is None or indptr is None or indices.ndim != 1 or indptr.ndim != 1
+            or len(indptr) < 1 or int(indptr[0]) != 0 or int(indptr[-1]) != len(indices)
+            or bool(np.any(np.diff(np.asarray(indptr, dtype=np.int64)) < 0))
+            or (len(indices) and int(indices.max()) >= AD_SIZE)):
+        raise ArtifactError(f"{ad['file']} holds neither packed rows nor valid on-bit indices",
+                            path=group_dir)  # fmt: skip
+    n = len(indptr) - 1
+    dense = np.zeros((n, AD_SIZE), dtype=bool)
+    lengths: np.ndarray = np.diff(np.asarray(indptr, dtype=np.int64))
+    rows = np.repeat(np.arange(n), lengths)
+    dense[rows, indices.astype(np.int64)] = True
+    return pack_bits(dense)
+
+
 class _NeighbourIndex:
     """Largest Tanimoto similarity of query bit vectors to each of several reference sets."""
 
     def __init__(self, refs: Sequence[np.ndarray]) -> None:
-        bits = [np.unpackbits(r, axis=1, count=AD_SIZE).astype(bool) for r in refs]
-        sizes = [len(b) for b in bits]
+        sizes = [len(r) for r in refs]
         if min(sizes, default=1) == 0:
             raise ValueError("a reference set of the similarity search is empty")
-        allbits = np.concatenate(bits) if bits else np.zeros((0, AD_SIZE), bool)
+        packed = np.concatenate(refs) if refs else np.zeros((0, AD_SIZE // 8), np.uint8)
+        # the sets share molecules (the TDC CYP sets share most of theirs): each distinct
+        # fingerprint is compared once, then every set takes the max over its own members
+        unique, inverse = np.unique(packed, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        allbits = np.unpackbits(unique, axis=1, count=AD_SIZE).astype(bool)
         # (2048, m) uint16: a CSR query times it sums, per query bit, one contiguous row
         self._rt = np.ascontiguousarray(allbits.T.astype(np.uint16))
         # |r|, at least 1 so that no denominator is 0: an empty reference (impossible for a
         # molecule with atoms) would then have similarity 0 to everything, as it should
         self._count = np.maximum(allbits.sum(axis=1), 1).astype(np.float32)  # (m,)
-        self._starts = np.cumsum([0, *sizes[:-1]])
+        starts = np.cumsum([0, *sizes])
+        self._members = [np.unique(inverse[a:b]) for a, b in itertools.pairwise(starts)]
         self.n_sets = len(refs)
 
     def max_similarity(self, query: np.ndarray) -> np.ndarray:
@@ -160,7 +210,8 @@ class _NeighbourIndex:
             denom = self._count[None, :] - inter  # |q| + |r| - |q & r| >= |r| >= 1
             denom += nq[:, None]
             np.divide(inter, denom, out=inter)
-            out[:, s : s + len(q)] = np.maximum.reduceat(inter, self._starts, axis=1).T
+            for k, members in enumerate(self._members):
+                out[k, s : s + len(q)] = inter[:, members].max(axis=1)
         return out
 
 
@@ -197,14 +248,7 @@ def _load_group(group_dir: Path, wanted: set[str] | None) -> _Group | None:
     fp = ad.get("fingerprint", {})
     if (fp.get("name"), fp.get("radius"), fp.get("size")) != ("ecfp", AD_RADIUS, AD_SIZE):
         raise ArtifactError(f"unsupported AD fingerprint {fp}", path=group_dir)
-    ad_file = group_dir / ad["file"]
-    if not ad_file.is_file() or _sha256(ad_file) != ad["sha256"]:
-        raise ArtifactError(f"{ad['file']} is missing or was modified; refusing to load it",
-                            path=group_dir)  # fmt: skip
-    bits = load_file(str(ad_file))["bits"]
-    if bits.dtype != np.uint8 or bits.ndim != 2 or bits.shape[1] != AD_SIZE // 8:
-        raise ArtifactError(f"{ad['file']} does not hold packed {AD_SIZE}-bit rows",
-                            path=group_dir)  # fmt: skip
+    bits = load_ad_packed(group_dir, ad)
     targets = loaded.target_names
     columns = []
     for ep in eps:
