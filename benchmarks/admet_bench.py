@@ -66,7 +66,7 @@ def run_drugforge(spec: AdmetSet, seed: int, paths: dict[str, Path], model: str,
 
     loaded = load_model(out)
     test = _test(paths)
-    pred = np.asarray(loaded.model.predict(test["smiles"].tolist()), dtype=float)[:, 0]
+    pred = np.asarray(loaded.predict(test["smiles"].tolist()).mean, dtype=float)[:, 0]
     metrics = json.loads((out / "metrics.json").read_text())
     attempts = metrics.get("attempts") or [{}]
     result = {"tool": f"drugforge-{tag}", "set": spec.file, "seed": seed,
@@ -107,7 +107,7 @@ def run_panel(spec: AdmetSet, seed: int, paths: dict[str, Path]) -> dict[str, An
     from drugforge.core.artifacts import load_model
 
     loaded = load_model(out)
-    pred = np.asarray(loaded.model.predict(test["smiles"].tolist()), dtype=float)[:, 0]
+    pred = np.asarray(loaded.predict(test["smiles"].tolist()).mean, dtype=float)[:, 0]
     metrics = json.loads((out / "metrics.json").read_text())
     attempts = metrics.get("attempts") or [{}]
     result = {"tool": "panel", "set": spec.file, "seed": seed, "command": " ".join(cmd),

@@ -216,6 +216,8 @@ def model_card(group: Group, info: dict[str, Any], ad: dict[str, Any]) -> str:
                      f"descriptors ({', '.join(info['descriptors'])})")
     if info["trees"]:
         lines.append(f"- trees per endpoint: {', '.join(str(t) for t in info['trees'])}")
+    if group.task == "classification":
+        lines.append(f"- probability calibration: {_calibration_text(info.get('calibration'))}")
     lines += [
         f"- uncertainty (`<name>_std`): {info['uncertainty']}",
         (f"- software: drugforge {info['versions'].get('drugforge')}, rdkit "
@@ -326,7 +328,10 @@ def _relative(arg: str) -> str:
     """Paths inside the repository as the repository-relative paths a reader can rerun."""
     from panel_spec import REPO
 
-    return arg.replace(str(REPO) + "/", "").replace(str(REPO.parent) + "/", "../")
+    for prefix, short in ((str(REPO) + "/", ""), (str(REPO.parent) + "/", "../")):
+        if arg.startswith(prefix):
+            return short + arg[len(prefix):]
+    return arg
 
 
 def _quote(arg: str) -> str:
@@ -354,8 +359,26 @@ def collect(group: Group, model_dir: Path, command: list[str], seconds: float) -
         "versions": loaded.manifest.get("versions", {}),
         "descriptors": _descriptor_names(model),
         "model": attempts[-1].get("model", loaded.manifest.get("model")),
+        "calibration": loaded.manifest.get("probability_calibration"),
         "auto_cv": attempts[-1].get("auto_cv"),
     }
+
+
+def _calibration_text(cal: dict[str, Any] | None) -> str:
+    """What the saved probability calibration is, per task (manifest ``probability_calibration``)."""
+    if not cal:
+        return "none (raw probabilities)"
+    tasks = cal.get("tasks") if isinstance(cal.get("tasks"), dict | list) else None
+    methods = ([t.get("method") for t in tasks.values()] if isinstance(tasks, dict)
+               else [t.get("method") for t in tasks] if isinstance(tasks, list) else [])
+    source = cal.get("fitted_on") or "out-of-fold predictions"
+    briers = [(t.get("brier_before"), t.get("brier_after")) for t in (tasks or [])
+              if isinstance(t, dict)]
+    gain = "; ".join(f"Brier {b:.3f} -> {a:.3f}" for b, a in briers
+                     if isinstance(b, float) and isinstance(a, float))
+    return (f"{', '.join(str(m) for m in methods) or 'yes'}, fitted on the {source} "
+            f"predictions ({gain or 'cross-fitted'}); the saved model applies it to every "
+            "prediction")
 
 
 def _descriptor_names(model: Any) -> list[str]:
