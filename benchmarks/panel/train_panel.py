@@ -478,7 +478,14 @@ def main() -> None:
             "train_seconds": info["seconds"], "shipped_bytes": size,
         }
         print(f"{group.name}: shipped to {dest} ({size / 2**20:.2f} MiB)", flush=True)
-    (RESULTS / "train_panel.json").write_text(json.dumps(summary, indent=1) + "\n")
+    path = RESULTS / "train_panel.json"
+    if path.is_file():  # groups not rebuilt now keep their entries (and their threshold pool)
+        before = json.loads(path.read_text())
+        summary["groups"] = {**before.get("groups", {}), **summary["groups"]}
+        if wanted != {g.name for g in GROUPS}:
+            summary["threshold_pools"] = {**before.get("threshold_pools", {}),
+                                          ",".join(sorted(evals)): choice}
+    path.write_text(json.dumps(summary, indent=1) + "\n")
 
 
 if __name__ == "__main__":
