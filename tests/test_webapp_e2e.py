@@ -20,6 +20,7 @@ import pytest
 from rdkit import Chem
 
 from browser import VIEWPORT, chromium, chromium_path
+from drugforge.molecules.panel import list_panel
 from drugforge.workflows.screen import ScreenConfig, run_screen
 from serving import ServerProcess, make_key
 
@@ -130,14 +131,16 @@ def test_molecule_page_shows_alerts_panel_and_neighbours(served: tuple[str, str]
     alerts = page.inner_text("ul.alerts")
     assert "ene_rhod_A(235)" in alerts and "Thiocarbonyl_group" in alerts
     endpoint_rows = page.eval_on_selector_all("#endpoints tbody tr", "rows => rows.length")
-    assert endpoint_rows == 3 + 12  # bbbp, esol, freesolv and the twelve Tox21 assays
+    shipped = list_panel()
+    groups = sorted({ep.path.name for ep in shipped})
+    assert endpoint_rows == len(shipped)  # 36: the TDC ADMET set, Tox21, BBBP, ESOL, FreeSolv
     page.wait_for_function(
         "() => { const i = document.querySelector('.depict-big img'); return i && i.naturalWidth > 0; }"
     )
-    assert page.eval_on_selector_all("figure.nb", "f => f.length") == 4 * 5
+    assert page.eval_on_selector_all("figure.nb", "f => f.length") == 5 * len(groups)
     api = httpx.get(f"{url}/v1/molecule", params={"smiles": RHODANINE}, timeout=60).json()
-    nearest = api["neighbours"]["bbbp"]["molecules"][0]
-    first = page.inner_text(".nb-group figure.nb figcaption")  # the first group is bbbp's
+    nearest = api["neighbours"][groups[0]]["molecules"][0]
+    first = page.inner_text(".nb-group figure.nb figcaption")  # the first group's nearest
     assert first.split("\n") == [f"sim {nearest['similarity']:.2f}", nearest["smiles"]]
     page.goto(f"{url}/#/molecule?smiles=C1CC")
     assert page.inner_text("[data-testid=molecule-error]") == "invalid SMILES 'C1CC'"
