@@ -187,14 +187,18 @@ class _NeighbourIndex:
         packed = np.concatenate(refs) if refs else np.zeros((0, AD_SIZE // 8), np.uint8)
         # the sets share molecules (the TDC CYP sets share most of theirs): each distinct
         # fingerprint is compared once, then every set takes the max over its own members
-        unique, inverse = np.unique(packed, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        allbits = np.unpackbits(unique, axis=1, count=AD_SIZE).astype(bool)
-        # (2048, m) uint16: a CSR query times it sums, per query bit, one contiguous row
-        self._rt = np.ascontiguousarray(allbits.T.astype(np.uint16))
+        first: dict[bytes, int] = {}  # row bytes -> its index among the distinct rows
+        inverse = np.fromiter((first.setdefault(row.tobytes(), len(first)) for row in packed),
+                              dtype=np.int64, count=len(packed))
+        unique = packed[np.unique(inverse, return_index=True)[1]]
+        # (2048, m) uint16: a CSR query times it sums, per query bit, one contiguous row.
+        # Unpacking the transposed packed rows along axis 0 gives it without a strided copy.
+        self._rt = np.unpackbits(np.ascontiguousarray(unique.T), axis=0,
+                                 count=AD_SIZE).astype(np.uint16)
         # |r|, at least 1 so that no denominator is 0: an empty reference (impossible for a
         # molecule with atoms) would then have similarity 0 to everything, as it should
-        self._count = np.maximum(allbits.sum(axis=1), 1).astype(np.float32)  # (m,)
+        self._count = np.maximum(np.bitwise_count(unique).sum(axis=1, dtype=np.int64),
+                                 1).astype(np.float32)  # (m,)
         starts = np.cumsum([0, *sizes])
         self._members = [np.unique(inverse[a:b]) for a, b in itertools.pairwise(starts)]
         self.n_sets = len(refs)
