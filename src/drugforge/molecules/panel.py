@@ -191,6 +191,21 @@ class _NeighbourIndex:
         inverse = np.fromiter((first.setdefault(row.tobytes(), len(first)) for row in packed),
                               dtype=np.int64, count=len(packed))
         unique = packed[np.unique(inverse, return_index=True)[1]]
+        # order the distinct rows by the sets that hold them: rows held by the same sets form
+        # one block, one pass of maximum.reduceat gives every block's max, and a set's max is
+        # the max over its few blocks (no per-set gather of all its columns)
+        member = np.zeros((len(unique), len(refs)), dtype=bool)
+        starts = np.cumsum([0, *sizes])
+        for k, (a, b) in enumerate(itertools.pairwise(starts)):
+            member[inverse[a:b], k] = True
+        signature = np.packbits(member, axis=1)
+        order = np.lexsort(signature.T[::-1])
+        unique, signature = unique[order], signature[order]
+        change = np.ones(len(unique), dtype=bool)
+        change[1:] = np.any(signature[1:] != signature[:-1], axis=1)
+        self._block_starts = np.flatnonzero(change)
+        block_member = member[order][self._block_starts]  # (n_blocks, n_sets)
+        self._set_blocks = [np.flatnonzero(block_member[:, k]) for k in range(len(refs))]
         # (2048, m) uint16: a CSR query times it sums, per query bit, one contiguous row.
         # Unpacking the transposed packed rows along axis 0 gives it without a strided copy.
         self._rt = np.unpackbits(np.ascontiguousarray(unique.T), axis=0,
@@ -199,8 +214,6 @@ class _NeighbourIndex:
         # molecule with atoms) would then have similarity 0 to everything, as it should
         self._count = np.maximum(np.bitwise_count(unique).sum(axis=1, dtype=np.int64),
                                  1).astype(np.float32)  # (m,)
-        starts = np.cumsum([0, *sizes])
-        self._members = [np.unique(inverse[a:b]) for a, b in itertools.pairwise(starts)]
         self.n_sets = len(refs)
 
     def max_similarity(self, query: np.ndarray) -> np.ndarray:
@@ -214,8 +227,9 @@ class _NeighbourIndex:
             denom = self._count[None, :] - inter  # |q| + |r| - |q & r| >= |r| >= 1
             denom += nq[:, None]
             np.divide(inter, denom, out=inter)
-            for k, members in enumerate(self._members):
-                out[k, s : s + len(q)] = inter[:, members].max(axis=1)
+            block_max = np.maximum.reduceat(inter, self._block_starts, axis=1)
+            for k, blocks in enumerate(self._set_blocks):
+                out[k, s : s + len(q)] = block_max[:, blocks].max(axis=1)
         return out
 
 
