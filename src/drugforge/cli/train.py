@@ -33,6 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="chem-lm: train only the heads on the fixed encoder (frozen, "
                         "default) or the whole network (full)")
     add_options(parser, TrainConfig, ["auto_pool", "cv_folds", "cv_split", "calibration",
+                                      "target_transform",
                                       "search", "require",
                                       "budget_minutes", "max_attempts", "seed", "skip_invalid",
                                       "dedupe", "out", "force", "quiet"])  # fmt: skip

@@ -21,8 +21,10 @@ the modality packages fill; nothing in a directory names Python code to import.
 prepared with the saved settings by the model's modality (molecules: standardized), a
 classifier's probabilities are calibrated with the saved probability calibration (manifest
 ``probability_calibration``; absent in older models, which predict as before), the raw spread is
-calibrated with the saved uncertainty recipe, and every row keeps its place with an error text
-when it cannot be predicted.
+calibrated with the saved uncertainty recipe, a regression target the model was fitted on as
+``log10(y)`` is transformed back to its units (manifest ``target_transform``: mean ``10**mu``, std
+by the delta method; absent in older models and models without a transform, which predict as
+before), and every row keeps its place with an error text when it cannot be predicted.
 
 Generators (:mod:`drugforge.molecules.models.generative`) are saved the same way by
 :func:`save_generator` / :func:`load_generator`: ``manifest.json`` (format
@@ -53,6 +55,9 @@ from safetensors.numpy import load_file, save_file
 import drugforge
 from drugforge.core.errors import ArtifactError, DrugforgeError, InputError
 from drugforge.core.evaluation.probability import apply_probability_calibration
+from drugforge.core.evaluation.target_transform import inverse as inverse_target_transform
+from drugforge.core.evaluation.target_transform import is_identity
+from drugforge.core.evaluation.target_transform import methods as target_methods
 from drugforge.core.evaluation.uncertainty import apply_uncertainty
 from drugforge.core.predictor import ModelState, Predictor
 from drugforge.core.progress import Progress
@@ -211,11 +216,26 @@ class LoadedModel:
         """The per-task calibration of a classifier's probabilities ({} when none was saved)."""
         return dict(self.manifest.get("probability_calibration") or {})
 
+    @property
+    def target_transform(self) -> dict[str, Any]:
+        """The per-target transform the model was fitted under ({} when none was saved)."""
+        return dict(self.manifest.get("target_transform") or {})
+
+    def _to_target_units(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and reported std from the model's scale to the target's units (unchanged, the
+        very arrays, for a model without a target transform)."""
+        recipe = self.target_transform
+        if is_identity(recipe):
+            return mean, std
+        m, s = inverse_target_transform(recipe, mean, std)
+        assert s is not None
+        return m, s
+
     def _predict_dist(self, batch: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-        """(calibrated mean, reported std) of prepared inputs."""
+        """(calibrated mean, reported std) of prepared inputs, in the target's units."""
         m, s = self.model.predict_dist(batch)
         m = apply_probability_calibration(self.probability_calibration, m)
-        return m, apply_uncertainty(self.uncertainty, m, s)
+        return self._to_target_units(m, apply_uncertainty(self.uncertainty, m, s))
 
     def predict(self, X: Sequence[Any], *, batch_size: int = 2048, quiet: bool = True,
                 label: str = "predict") -> Prediction:  # fmt: skip
@@ -257,6 +277,7 @@ class LoadedModel:
         if self.probability_calibration:
             mean = apply_probability_calibration(self.probability_calibration, mean)
         std = apply_uncertainty(self.uncertainty, mean, s)
+        mean, std = self._to_target_units(mean, std)
         return Prediction(mean, std, [""] * len(mean))
 
 
@@ -321,6 +342,7 @@ def save_model(
     metrics: dict[str, Any] | None = None,
     uncertainty: dict[str, Any] | None = None,
     probability_calibration: dict[str, Any] | None = None,
+    target_transform: dict[str, Any] | None = None,
     smiles_column: str | None = None,
     extra_files: dict[str, Path] | None = None,
     force: bool = False,
@@ -329,7 +351,9 @@ def save_model(
 
     ``probability_calibration`` (a classifier's, from
     :func:`~drugforge.core.evaluation.probability.fit_probability_calibration`) is applied by
-    every later prediction of the saved model.
+    every later prediction of the saved model, and so is ``target_transform`` (from
+    :func:`~drugforge.core.evaluation.target_transform.choose_target_transform`: the model was
+    fitted on ``log10(y)`` of some targets; ``uncertainty`` is then on that scale).
     """
     out = Path(out_dir)
     if out.exists() and not force:
@@ -367,6 +391,8 @@ def save_model(
         }
         if probability_calibration:  # only then: older readers see nothing new
             manifest["probability_calibration"] = probability_calibration
+        if not is_identity(target_transform):  # likewise: no key when no target is transformed
+            manifest["target_transform"] = target_transform
         write_json(tmp / MANIFEST, manifest)
         (tmp / MANIFEST).chmod(0o644)
         tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
@@ -389,6 +415,10 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
         model = model_from_state(ModelState(arrays=arrays, meta=meta))
     except (KeyError, ValueError, TypeError) as err:
         raise ArtifactError(f"incompatible model state: {err}", path=path) from None
+    try:  # a recipe this version cannot apply is refused here, not row by row at predict time
+        target_methods(manifest.get("target_transform"), len(manifest.get("target_names", [])))
+    except (ValueError, TypeError, AttributeError) as err:
+        raise ArtifactError(f"incompatible target transform: {err}", path=path) from None
     config = read_json(path / "config.json", path) if (path / "config.json").is_file() else {}
     metrics = read_json(path / "metrics.json", path) if (path / "metrics.json").is_file() else {}
     return LoadedModel(model=model, path=path, manifest=manifest, config=config, metrics=metrics)

@@ -27,6 +27,7 @@ import drugforge
 from drugforge.core.artifacts import LoadedModel, load_model
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
+from drugforge.core.evaluation.target_transform import methods as target_methods
 from drugforge.core.runtime import make_logger
 from drugforge.molecules.chem import StandardizerConfig, standardize_many
 from drugforge.molecules.data.io import read_molecules
@@ -120,10 +121,16 @@ def _check_smiles(loaded: LoadedModel, check_file: str | Path | None) -> tuple[l
     return smiles, source
 
 
-def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
-    """Largest |a - b|; positions where both are NaN agree, where one is NaN differ by inf."""
+def _max_diff(a: np.ndarray, b: np.ndarray, relative: np.ndarray | None = None) -> float:
+    """Largest |a - b|; positions where both are NaN agree, where one is NaN differ by inf.
+
+    In the columns flagged by ``relative`` (``(t,)`` bool: targets predicted as ``10**mu``) the
+    difference is relative, ``|a - b| / max(1, |b|)``: there a float32 network's last-digit
+    difference in ``mu`` is a constant relative one, whatever the size of the value."""
     both_nan = np.isnan(a) & np.isnan(b)
     diff = np.abs(a - b)
+    if relative is not None and relative.any():
+        diff = np.where(relative[None, :], diff / np.maximum(1.0, np.abs(b)), diff)
     diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
     return float(diff.max(initial=0.0))
 
@@ -155,9 +162,11 @@ def check_parity(
     feeds = make_inputs(export.inputs, [str(clean[i]) for i in ok])
     names = [o.name for o in session.get_outputs()]
     got = dict(zip(names, session.run(None, feeds), strict=True))
-    diffs = {"prediction": _max_diff(got["prediction"], mean[ok])}
+    logged = np.asarray([m == "log10" for m in target_methods(loaded.target_transform,
+                                                               len(loaded.target_names))])
+    diffs = {"prediction": _max_diff(got["prediction"], mean[ok], logged)}
     if "std" in got:
-        diffs["std"] = _max_diff(got["std"], std[ok])
+        diffs["std"] = _max_diff(got["std"], std[ok], logged)
     return len(ok), diffs
 
 
@@ -249,7 +258,8 @@ def export_model(
     out_path, sidecar = _paths(model_path, out, force)
     loaded = load_model(model_path)
     export = to_onnx(loaded.model, uncertainty=loaded.uncertainty or None,
-                     probability_calibration=loaded.probability_calibration or None, opset=opset)
+                     probability_calibration=loaded.probability_calibration or None,
+                     target_transform=loaded.target_transform or None, opset=opset)
     smiles, source = _check_smiles(loaded, check_smiles)
     n_checked, diffs = check_parity(loaded, export, smiles)
     worst = max(diffs, key=lambda k: diffs[k])
@@ -278,6 +288,7 @@ def export_model(
         "outputs": export.outputs,
         "uncertainty": loaded.uncertainty,
         "probability_calibration": loaded.probability_calibration,
+        "target_transform": loaded.target_transform,
         "parity": {
             "molecules": n_checked,
             "source": source,

@@ -26,6 +26,11 @@ from drugforge.core.evaluation.gate import (
     validate_requirements,
 )
 from drugforge.core.evaluation.probability import CalibrationMethod
+from drugforge.core.evaluation.target_transform import (
+    TargetTransform,
+    choose_target_transform,
+    describe,
+)
 from drugforge.core.runtime import Logger, make_logger
 from drugforge.core.selection.auto import AutoResult, ModelSpec
 from drugforge.core.splits import Split
@@ -93,6 +98,12 @@ class TrainConfig(RunConfig):
         "out-of-fold predictions (auto) or the validation part (a named model): auto (Platt, "
         "or isotonic when its cross-validated Brier is lower and a task has >= 1,000 labelled "
         "rows; none when neither beats the raw probabilities), platt, isotonic or none",
+    )  # fmt: skip
+    target_transform: TargetTransform = Field(
+        default="auto", description="regression: fit the model on log10(y) and predict in the "
+        "target's units: auto (log10 for a target whose values are all > 0 and heavy tailed: "
+        "training skewness > 2 or max/min > 1000), log10 (every value must be > 0) or none; "
+        "metrics are always in the target's units",
     )  # fmt: skip
     search: int = Field(  # random-search trials per model (0: defaults)
         default=0, ge=0, description="hyperparameter search: N configurations (defaults "
@@ -199,6 +210,7 @@ def _resolve(
     config: TrainConfig,
     train: MoleculeDataset,
     log: Logger,
+    target_transform: dict[str, Any] | None = None,
 ) -> tuple[ModelSpec, AutoResult | None]:
     task = train.task
     pool = tuple(config.auto_pool) or None
@@ -212,6 +224,7 @@ def _resolve(
             seed=config.seed,
             split_method=split_method,
             model_params=config.model_params,
+            target_transform=target_transform,
             log=log,
         )
         log(f"auto: chose {auto.best.describe()}")
@@ -229,7 +242,8 @@ def _resolve(
             f"{config.cv_folds}-fold cross-validation on the training set")
         found = search_hyperparameters(
             train, choice, n_trials=config.search, base_params=spec.params, k=config.cv_folds,
-            seed=config.seed, split_method=_cv_method(config), log=log,
+            seed=config.seed, split_method=_cv_method(config), target_transform=target_transform,
+            log=log,
         )
         spec = found.best
     return spec, None
@@ -289,6 +303,12 @@ def run_train(config: TrainConfig) -> TrainResult:
     log(f"split: {config.split} (seed {config.seed}): train {len(split.train)}, "
         f"val {len(split.val)}, test {len(split.test)}")
     train_set = dataset.subset(split.train)
+    transform = choose_target_transform(
+        dataset.task, train_set.y, dataset.target_names, config.target_transform,
+        y_all=dataset.y, source=config.data,
+    )  # fmt: skip
+    if dataset.task == "regression":
+        log(f"target transform: {describe(transform)} (requested {config.target_transform})")
 
     deadline = started + 60.0 * config.budget_minutes
     attempts: list[Attempt] = []
@@ -297,7 +317,7 @@ def run_train(config: TrainConfig) -> TrainResult:
             log(f"gate: budget of {config.budget_minutes:g} min used up; no further attempts")
             break
         t0 = time.perf_counter()
-        spec, auto = _resolve(choice, config, train_set, log)
+        spec, auto = _resolve(choice, config, train_set, log, transform)
         if attempts and spec.to_dict() == attempts[-1].spec.to_dict():
             log(f"attempt {step + 1}: {spec.describe()} was just tried; moving on")
             continue
@@ -306,6 +326,7 @@ def run_train(config: TrainConfig) -> TrainResult:
         evaluation = evaluate_split(
             model, dataset, split, fit=True, calibrate=config.calibration,
             oof=auto.best_oof if auto is not None else None, seed=config.seed,
+            target_transform=transform,
         )  # fmt: skip
         _log_calibration(evaluation.probability_calibration, dataset.target_names, log)
         gate = check_requirements(requirements, evaluation.test_result) if requirements else None
@@ -330,6 +351,7 @@ def run_train(config: TrainConfig) -> TrainResult:
         "calibration": final.evaluation.calibration,
         "probability_calibration": final.evaluation.probability_calibration,
         "cv_method": final.cv_method,
+        "target_transform": {**transform, "summary": describe(transform)},
         "validation": final.evaluation.val_metrics,
         "gate": final.gate,
         "attempts": [a.summary() for a in attempts],
@@ -368,6 +390,7 @@ def run_train(config: TrainConfig) -> TrainResult:
             metrics=metrics,
             uncertainty=final.evaluation.uncertainty,
             probability_calibration=final.evaluation.probability_calibration,
+            target_transform=transform,
             smiles_column=table.smiles_column,
             extra_files={p.name: p for p in reports.values()},
             force=config.force,

@@ -27,6 +27,7 @@ from drugforge.core.evaluation.probability import (
     fit_probability_calibration,
 )
 from drugforge.core.evaluation.report import write_report
+from drugforge.core.evaluation.target_transform import describe, forward, inverse, is_identity
 from drugforge.core.evaluation.uncertainty import apply_uncertainty, calibrate_uncertainty
 from drugforge.core.splits import Split
 
@@ -64,6 +65,9 @@ class Evaluation(Generic[M]):
     calibration: dict[str, Any] = field(default_factory=dict)
     #: the probability calibration recipe applied to every prediction ({} for none)
     probability_calibration: dict[str, Any] = field(default_factory=dict)
+    #: the per-target transform the model was fitted under ({} for none); predictions, metrics
+    #: and the reported std above are in the target's units
+    target_transform: dict[str, Any] = field(default_factory=dict)
 
     @property
     def test_metrics(self) -> dict[str, float]:
@@ -93,10 +97,23 @@ class Evaluation(Generic[M]):
         )
 
     def report_sections(self) -> dict[str, Any]:
-        """The report's section on probability calibration (none when not calibrated)."""
+        """The report's sections on the target transform (regression: what was chosen, and
+        why) and on probability calibration (when calibrated)."""
+        sections: dict[str, Any] = {}
+        if self.dataset.task == "regression" and self.target_transform.get("targets"):
+            sections["Target transform"] = {
+                "target transform": describe(self.target_transform),
+                "requested": self.target_transform.get("requested"),
+                **{f"why ({t.get('name')})": t.get("reason")
+                   for t in self.target_transform.get("targets", [])},
+            }  # fmt: skip
+            if not is_identity(self.target_transform):
+                sections["Target transform"]["scale"] = (
+                    "the model is fitted on log10(y); predictions, metrics and the reported std "
+                    "are in the target's units (std by the delta method)")
         tasks = self.probability_calibration.get("tasks")
         if not tasks:
-            return {}
+            return sections
         test_cal = self.calibration.get("per_task", {})
         rows = []
         for name, task in zip(self.dataset.target_names, tasks, strict=True):
@@ -108,7 +125,7 @@ class Evaluation(Generic[M]):
                 "test Brier uncalibrated": test_cal.get(name, {}).get("brier_uncalibrated"),
                 "test Brier": test_cal.get(name, {}).get("brier"),
             })  # fmt: skip
-        return {"Probability calibration": rows}
+        return {**sections, "Probability calibration": rows}
 
 
 def score(task: str, dataset: Dataset, pred: np.ndarray) -> MetricsResult:
@@ -127,19 +144,25 @@ def evaluate_split(
     calibrate: CalibrationMethod = "none",
     oof: np.ndarray | None = None,
     seed: int = 0,
+    target_transform: dict[str, Any] | None = None,
 ) -> Evaluation[M]:
     """Fit on ``split.train`` (early stopping on ``split.val``), calibrate on val, score test.
 
     Classification with ``calibrate`` other than ``'none'``: a probability calibration is fitted
     on ``oof`` (out-of-fold predictions of the training rows, ``(n_train, t)``) when given, else
     on the validation rows, and applied to the validation and test probabilities.
+
+    ``target_transform`` (:mod:`drugforge.core.evaluation.target_transform`): the model is fitted
+    on the transformed labels and its uncertainty calibrated on that scale; predictions are
+    transformed back before scoring, so every metric is in the target's units.
     """
+    tt = dict(target_transform or {})
     train, val, test = (dataset.subset(idx) for idx in (split.train, split.val, split.test))
     if fit:
         if len(val):
-            model.fit(train.inputs, train.y, val.inputs, val.y)
+            model.fit(train.inputs, forward(tt, train.y), val.inputs, forward(tt, val.y))
         else:
-            model.fit(train.inputs, train.y)
+            model.fit(train.inputs, forward(tt, train.y))
     task = dataset.task
     val_mean, val_std = model.predict_dist(val.inputs) if len(val) else (None, None)
     prob_cal: dict[str, Any] = {}
@@ -155,17 +178,20 @@ def evaluate_split(
     val_metrics: dict[str, float] = {}
     if val_mean is not None:
         val_mean = apply_probability_calibration(prob_cal, val_mean)
-        recipe = calibrate_uncertainty(task, val.y, val_mean, val_std)
-        val_metrics = dict(score(task, val, val_mean).overall)
+        # the spread is calibrated on the model's scale (log10 residuals under a transform)
+        recipe = calibrate_uncertainty(task, forward(tt, val.y), val_mean, val_std)
+        val_metrics = dict(score(task, val, inverse(tt, val_mean)[0]).overall)
     else:
         # no validation rows: calibrate on the training fit (optimistic; recorded as such)
         tr_mean, tr_std = model.predict_dist(train.inputs)
         tr_mean = apply_probability_calibration(prob_cal, tr_mean)
-        recipe = calibrate_uncertainty(task, train.y, tr_mean, tr_std)
+        recipe = calibrate_uncertainty(task, forward(tt, train.y), tr_mean, tr_std)
         recipe["fitted_on"] = "train"
     raw_mean, raw_std = model.predict_dist(test.inputs)
-    mean = apply_probability_calibration(prob_cal, raw_mean)
-    std = apply_uncertainty(recipe, mean, raw_std)
+    model_mean = apply_probability_calibration(prob_cal, raw_mean)
+    model_std = apply_uncertainty(recipe, model_mean, raw_std)
+    mean, back_std = inverse(tt, model_mean, model_std)
+    std = model_std if back_std is None else back_std
     result = score(task, test, mean)
     calibration = (
         task_calibration_report(task, test.y, mean, std, target_names=dataset.target_names) or {}
@@ -177,4 +203,4 @@ def evaluate_split(
             calibration["per_task"][name]["brier_uncalibrated"] = row["brier"]
         calibration["overall"]["brier_uncalibrated"] = raw["overall"]["brier"]
     return Evaluation(model, dataset, split, recipe, mean, std, result, val_metrics, calibration,
-                      prob_cal)  # fmt: skip
+                      prob_cal, tt)  # fmt: skip

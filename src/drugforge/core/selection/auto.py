@@ -29,6 +29,7 @@ import numpy as np
 
 from drugforge.core.dataset import Dataset
 from drugforge.core.evaluation.metrics import METRIC_DIRECTIONS, compute_metrics, primary_metric
+from drugforge.core.evaluation.target_transform import forward, inverse
 from drugforge.core.registry import Registry
 from drugforge.core.splits import Split
 
@@ -128,7 +129,8 @@ class CVRow:
     score: float  # primary metric over the pooled out-of-fold predictions
     fold_scores: list[float]
     seconds: float
-    oof: np.ndarray | None = field(default=None, repr=False)  # (n, t) out-of-fold predictions
+    #: (n, t) out-of-fold predictions on the model's scale (log10 under a target transform)
+    oof: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,8 +153,16 @@ class AutoResult:
         return [row.to_dict() for row in self.rows]
 
 
-def score_predictions(task: str, metric: str, y: np.ndarray, pred: np.ndarray) -> float:
-    """``metric`` of ``pred`` against ``y`` over all targets (NaN when undefined)."""
+def score_predictions(
+    task: str,
+    metric: str,
+    y: np.ndarray,
+    pred: np.ndarray,
+    target_transform: dict[str, Any] | None = None,
+) -> float:
+    """``metric`` of ``pred`` against ``y`` over all targets (NaN when undefined); ``pred`` on the
+    model's scale under ``target_transform`` is scored back in the target's units."""
+    pred = inverse(target_transform, pred)[0]
     result = compute_metrics(task, y, pred, [f"t{i}" for i in range(y.shape[1])])
     return float(result.overall.get(metric, float("nan")))
 
@@ -166,11 +176,17 @@ def select_model(
     seed: int = 0,
     model_params: dict[str, dict[str, Any]] | None = None,
     variants: Variants | None = None,
+    target_transform: dict[str, Any] | None = None,
     log: Log = None,
 ) -> AutoResult:
     """Cross-validate each candidate of ``pool`` (in each of its ``variants``) over the folds
     ``make_folds(train)``; return the best spec with the table (the averages of the best two and
-    three model names included) and the best spec's out-of-fold predictions."""
+    three model names included) and the best spec's out-of-fold predictions.
+
+    Under ``target_transform`` every fold is fitted on the transformed labels; the out-of-fold
+    predictions stay on the model's scale (the best-two/three averages are taken there, as the
+    ``ensemble`` model averages its members) and are scored in the target's units."""
+    tt = target_transform
     task = train.task
     metric = primary_metric(task)
     higher_better = METRIC_DIRECTIONS[metric] == "higher"
@@ -188,8 +204,9 @@ def select_model(
         base = models.with_seed(name, (model_params or {}).get(name, {}), seed)
         for variant in (variants or {}).get(name) or [{}]:
             spec = ModelSpec(name, {**base, **variant}, dict(variant))
-            pred, fold_scores, seconds = cross_validate(train, spec, folds, metric, models)
-            row = CVRow(spec, score_predictions(task, metric, y, pred), fold_scores, seconds, pred)
+            pred, fold_scores, seconds = cross_validate(train, spec, folds, metric, models, tt)
+            row = CVRow(spec, score_predictions(task, metric, y, pred, tt), fold_scores, seconds,
+                        pred)  # fmt: skip
             rows.append(row)
             if name not in kept or sort_key(row) < sort_key(kept[name]):
                 kept[name], oof[name] = row, pred
@@ -205,7 +222,7 @@ def select_model(
         avg = np.mean([oof[name] for name in members], axis=0)
         member_params = {row.spec.name: row.spec.params for row in singles[:top]}
         spec = ModelSpec(ENSEMBLE, {"members": members, "member_params": member_params})
-        rows.append(CVRow(spec, score_predictions(task, metric, y, avg), [], 0.0, avg))
+        rows.append(CVRow(spec, score_predictions(task, metric, y, avg, tt), [], 0.0, avg))
         if log is not None:
             log(f"  cv {spec.describe():<28} {metric} = {rows[-1].score:.4f}  (averaged OOF)")
     averages = rows[n_rows:]
@@ -215,10 +232,18 @@ def select_model(
 
 
 def cross_validate(
-    train: Dataset, spec: ModelSpec, folds: list[Split], metric: str, models: ModelFactory
+    train: Dataset,
+    spec: ModelSpec,
+    folds: list[Split],
+    metric: str,
+    models: ModelFactory,
+    target_transform: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, list[float], float]:
-    """Out-of-fold predictions of ``spec`` over ``folds``, the per-fold scores and the seconds."""
+    """Out-of-fold predictions of ``spec`` over ``folds`` (on the model's scale: fitted on the
+    labels transformed by ``target_transform``), the per-fold scores (in the target's units) and
+    the seconds."""
     task = train.task
+    tt = target_transform
     start = time.perf_counter()
     pred = np.full(train.y.shape, np.nan)
     fold_scores = []
@@ -227,12 +252,12 @@ def cross_validate(
         model = models.build(spec.name, task, **spec.params)
         if len(fold.val):
             va = train.subset(fold.val)
-            model.fit(tr.inputs, tr.y, va.inputs, va.y)
+            model.fit(tr.inputs, forward(tt, tr.y), va.inputs, forward(tt, va.y))
         else:
-            model.fit(tr.inputs, tr.y)
+            model.fit(tr.inputs, forward(tt, tr.y))
         fold_pred = model.predict(train.subset(fold.test).inputs)
         pred[fold.test] = fold_pred
-        fold_scores.append(score_predictions(task, metric, train.y[fold.test], fold_pred))
+        fold_scores.append(score_predictions(task, metric, train.y[fold.test], fold_pred, tt))
     return pred, fold_scores, time.perf_counter() - start
 
 

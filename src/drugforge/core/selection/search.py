@@ -47,10 +47,12 @@ def search_hyperparameters(
     n_trials: int,
     base_params: dict[str, Any] | None = None,
     seed: int = 0,
+    target_transform: dict[str, Any] | None = None,
     log: Log = None,
 ) -> SearchResult:
     """Try the defaults plus ``n_trials - 1`` random configurations of ``name`` drawn from
-    ``spaces[name]``; keep the best by cross-validation over the folds ``make_folds(train)``."""
+    ``spaces[name]``; keep the best by cross-validation over the folds ``make_folds(train)``
+    (fitted under ``target_transform``, scored in the target's units)."""
     if name not in spaces:
         raise ValueError(f"no search space for '{name}'; searchable: {', '.join(spaces)}")
     if n_trials < 1:
@@ -76,8 +78,8 @@ def search_hyperparameters(
     best_score = float("nan")
     for i, params in enumerate(candidates):
         spec = ModelSpec(name, params)
-        pred, _, seconds = cross_validate(train, spec, folds, metric, models)
-        score = score_predictions(train.task, metric, train.y, pred)
+        pred, _, seconds = cross_validate(train, spec, folds, metric, models, target_transform)
+        score = score_predictions(train.task, metric, train.y, pred, target_transform)
         trials.append({"params": params, "score": score, "seconds": seconds})
         if log is not None:
             shown = {k: v for k, v in params.items() if k in space}

@@ -13,7 +13,9 @@ The graph starts at the featurized molecule and ends at the prediction; the feat
 Outputs (float64): ``prediction`` ``(n, t)`` - values in the target's units, or P(class 1),
 calibrated as the saved model calibrates it (Platt or isotonic, per task) - and
 ``std`` ``(n, t)``, the reported standard deviation of ``drugforge predict`` (the saved
-uncertainty recipe applied to the model's native spread, if any).
+uncertainty recipe applied to the model's native spread, if any). A target the model was fitted
+on as ``log10(y)`` (the saved ``target_transform``) is brought back to its units in the graph:
+``Pow(10, mu)`` and the delta-method std ``ln(10) * 10**mu * std``, as ``drugforge predict`` does.
 
 Every converter writes plain ONNX operators from the model's fitted arrays: the Tanimoto kernel as
 ``Gather``/``GreaterOrEqual``/``MatMul`` (exact on integer fingerprints, as in
@@ -38,6 +40,8 @@ from typing import Any
 import numpy as np
 import onnx
 
+from drugforge.core.evaluation.target_transform import is_identity
+from drugforge.core.evaluation.target_transform import methods as target_methods
 from drugforge.molecules.export.graph import ExportError, GraphBuilder, InputSpec
 from drugforge.molecules.export.onnx_converters import convert
 from drugforge.molecules.models.base import MolecularPredictor
@@ -122,15 +126,38 @@ def _calibrated(g: GraphBuilder, mean: str, recipe: dict[str, Any] | None, n_tas
     return columns[0] if len(columns) == 1 else g.op("Concat", *columns, axis=1)
 
 
+def _to_target_units(
+    g: GraphBuilder, mean: str, std: str | None, recipe: dict[str, Any] | None, n_tasks: int
+) -> tuple[str, str | None]:
+    """``core.evaluation.target_transform.inverse`` in ONNX: in the ``log10`` columns (a constant
+    mask), ``10**clip(mu, -300, 300)`` and ``ln(10) * 10**mu * std``; other columns unchanged."""
+    if is_identity(recipe):
+        return mean, std
+    try:
+        methods = target_methods(recipe, n_tasks)
+    except ValueError as err:
+        raise ExportError(f"target transform: {err}") from None
+    mask = g.const(np.asarray([[m == "log10" for m in methods]]), "log10_columns")  # (1, t) bool
+    exponent = g.op("Clip", mean, g.const(-300.0, "min_exp"), g.const(300.0, "max_exp"))
+    powered = g.op("Pow", g.const(10.0, "ten"), exponent)  # (n, t)
+    out_mean = g.op("Where", mask, powered, mean, hint="prediction_units")
+    if std is None:
+        return out_mean, None
+    delta = g.op("Mul", g.op("Mul", out_mean, g.const(float(np.log(10.0)), "ln10")), std)
+    return out_mean, g.op("Where", mask, delta, std, hint="std_units")
+
+
 def to_onnx(
     model: MolecularPredictor,
     *,
     uncertainty: dict[str, Any] | None = None,
     probability_calibration: dict[str, Any] | None = None,
+    target_transform: dict[str, Any] | None = None,
     opset: int = DEFAULT_OPSET,
 ) -> OnnxExport:
-    """Convert a fitted predictor; ``uncertainty`` and ``probability_calibration`` are the saved
-    recipes (``manifest.json``), applied in the graph as ``drugforge predict`` applies them.
+    """Convert a fitted predictor; ``uncertainty``, ``probability_calibration`` and
+    ``target_transform`` are the saved recipes (``manifest.json``), applied in the graph as
+    ``drugforge predict`` applies them.
 
     Raises :class:`ExportError` for a model class (or a fitted part) without an ONNX form.
     """
@@ -142,6 +169,9 @@ def to_onnx(
     t = int(model.n_tasks)
     mean = _calibrated(g, mean, probability_calibration, t)
     std, std_text = _reported_std(g, mean, spread, uncertainty, t)
+    mean, std = _to_target_units(g, mean, std, target_transform, t)
+    if not is_identity(target_transform) and std is not None:
+        std_text += " (log10 scale), in the target's units by the delta method"
     what = "P(class 1)" if model.task == "classification" else "value in the target's units"
     outputs = [{"name": "prediction", "dtype": "float64", "shape": ["n", t],
                 "description": f"{what}, one column per target"}]  # fmt: skip

@@ -118,10 +118,12 @@ def select_model(
     seed: int = 0,
     split_method: str = "random",
     model_params: dict[str, dict[str, Any]] | None = None,
+    target_transform: dict[str, Any] | None = None,
     log: Log = None,
 ) -> AutoResult:
     """Cross-validate each candidate on ``train`` (with and without class weights on imbalanced
-    classification data) and return the best spec with the table."""
+    classification data; fitted under ``target_transform``, scored in the target's units) and
+    return the best spec with the table."""
     candidates = pool or default_pool(train.task, len(train.smiles))
     return select_among(
         train,
@@ -131,5 +133,6 @@ def select_model(
         seed=seed,
         model_params=model_params,
         variants=class_weight_variants(train, candidates, model_params),
+        target_transform=target_transform,
         log=log,
     )

@@ -41,6 +41,7 @@ def search_hyperparameters(
     k: int = 5,
     seed: int = 0,
     split_method: str = "random",
+    target_transform: dict[str, Any] | None = None,
     log: Log = None,
 ) -> SearchResult:
     """Try the defaults plus ``n_trials - 1`` random configurations; keep the best by CV."""
@@ -53,5 +54,6 @@ def search_hyperparameters(
         n_trials=n_trials,
         base_params=base_params,
         seed=seed,
+        target_transform=target_transform,
         log=log,
     )
