@@ -218,6 +218,12 @@ def model_card(group: Group, info: dict[str, Any], ad: dict[str, Any]) -> str:
         lines.append(f"- trees per endpoint: {', '.join(str(t) for t in info['trees'])}")
     if group.task == "classification":
         lines.append(f"- probability calibration: {_calibration_text(info.get('calibration'))}")
+    else:
+        tt = m.get("target_transform") or {}
+        reasons = "; ".join(str(t.get("reason", "")) for t in tt.get("targets", []) if t)
+        lines.append(f"- target transform (`--target-transform {tt.get('requested', 'none')}`): "
+                     f"{tt.get('summary', 'none')}{f' ({reasons})' if reasons else ''}; "
+                     "predictions and metrics are in the units of the data")
     lines += [
         f"- uncertainty (`<name>_std`): {info['uncertainty']}",
         (f"- software: drugforge {info['versions'].get('drugforge')}, rdkit "
