@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -93,7 +94,8 @@ def run_panel(spec: AdmetSet, seed: int, paths: dict[str, Path]) -> dict[str, An
     out = PANEL_WORK / f"{group.name}_s{seed}" / "model"
     cmd = train_command(group, out, seed)
     t0 = time.perf_counter()
-    if not (out / "manifest.json").is_file():
+    if not (out.parent / "command.json").is_file():  # never run, or cut off before the end
+        shutil.rmtree(out, ignore_errors=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(cmd, check=True)
         (out.parent / "command.json").write_text(
