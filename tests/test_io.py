@@ -40,6 +40,15 @@ def test_csv_columns_types_and_line_numbers(tmp_path: Path) -> None:
     assert len(table) == 4
 
 
+def test_one_column_csv_keeps_blank_and_empty_rows(tmp_path: Path) -> None:
+    # in a SMILES-only CSV a blank line or "" between rows is an (empty) input row: it is kept
+    # with its line number so a row-wise job marks it; blank lines around the data are layout
+    text = '\nsmiles\nCCO\n\n""\nc1ccccc1\n\n\n'
+    table = read_molecules(write(tmp_path / "one.csv", text))
+    assert table.smiles == ["CCO", "", "", "c1ccccc1"]
+    assert table.line_numbers.tolist() == [3, 4, 5, 6]
+
+
 @pytest.mark.parametrize("name", ["SMILES", "Smiles", "canonical_smiles", "mol", "Molecule"])
 def test_smiles_column_found_by_name(tmp_path: Path, name: str) -> None:
     table = read_molecules(write(tmp_path / "a.csv", f"value,{name}\n1.5,CCO\n2.5,CCC\n"))

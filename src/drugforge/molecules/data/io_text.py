@@ -138,18 +138,29 @@ def sniff_txt(text: str) -> str | None:
 
 
 def parse_delimited(text: str, delimiter: str, path: Path) -> tuple[list[str], RawTable]:
-    """Parse CSV-like text; the first non-blank line is the header. Ragged rows are errors."""
+    """Parse CSV-like text; the first non-blank line is the header. Ragged rows are errors.
+
+    In a one-column table a blank line between data rows is a row with an empty value (kept,
+    so a row-wise job marks it instead of losing it); blank lines before the header and after
+    the last data row are layout and skipped. Wider tables skip blank lines."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
+    pending: list[int] = []  # blank lines of a one-column table, kept once a row follows
     width = 0
     previous = 0
     try:
         for row in reader:
             start, previous = previous + 1, reader.line_num
             if not row or (len(row) == 1 and not row[0].strip()):
+                if header is not None and width == 1:
+                    pending.append(start)
                 continue  # blank line
+            for blank in pending:
+                rows.append([""])
+                lines.append(blank)
+            pending = []
             if header is None:
                 header = _unique_header(row)
                 width = len(header)
