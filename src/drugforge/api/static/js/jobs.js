@@ -87,18 +87,27 @@ function startForms(say, refresh) {
   const require = el("input", { id: "train-require", placeholder: "rmse<=1.0" });
   const name = el("input", { id: "train-name", placeholder: "my-model" });
   const family = el("input", { id: "train-model", value: "auto" });
+  const choice = (id, values) => el("select", { id }, values.map((v) => el("option", { value: v }, v)));
+  const split = choice("train-split", ["scaffold", "random", "cluster"]);
+  const calibration = choice("train-calibration", ["auto", "platt", "isotonic", "none"]);
+  const transform = choice("train-target-transform", ["auto", "none", "log10"]);
   const train = el("form", { class: "card job-form", id: "train-form" },
     el("h3", {}, "Train a model"), field("Data", data, "CSV with SMILES and target columns"),
     field("Targets", targets, "comma-separated columns"), field("Requirement", require, "acceptance, e.g. rmse<=1.0"),
     field("Model", family, "auto tries several; or svm, gp, gbm, mlp, mpnn…"),
     field("Model name", name, "saved in the store under this name"),
+    el("details", { class: "advanced" }, el("summary", {}, "Advanced settings"),
+      field("Held-out split", split, "scaffold keeps chemical series apart (auto's folds follow it)"),
+      field("Probability calibration", calibration, "classification: fitted on out-of-fold predictions"),
+      field("Target transform", transform, "regression: auto takes log10 of skewed positive targets")),
     el("button", { type: "submit", class: "primary" }, "Start training"));
   train.addEventListener("submit", (e) => { e.preventDefault(); submit(train, async () => {
     if (!name.value.trim()) throw new Error("give the model a name");
     if (!list(targets.value).length) throw new Error("name at least one target column");
     return { kind: "train", name: name.value.trim(), data: await upload(data, "training"),
              targets: list(targets.value), require: list(require.value),
-             model: family.value.trim() || "auto" };
+             model: family.value.trim() || "auto", split: split.value,
+             calibration: calibration.value, target_transform: transform.value };
   }); });
   return el("div", { class: "grid3" }, screen, gen, train);
 }
