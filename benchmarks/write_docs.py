@@ -195,6 +195,11 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
             body = body.replace(f"\n### {metric}", f"\n#### {metric}")
         parts.append("\n## 9. TDC ADMET endpoints beside Chemprop and a random forest "
                      f"(issue 14)\n\n{body}\n")
+        speed = RESULTS / "admet" / "speed.md"
+        if speed.is_file():
+            text = speed.read_text().strip().split("\n", 1)[1].strip()
+            parts.append("\n### Profile throughput with every endpoint, beside ADMET-AI and the "
+                         f"floor (`python benchmarks/admet_speed.py`)\n\n{text}\n")
     if notes.is_file():
         parts.append("\n" + notes.read_text())
     (REPO / "docs" / "benchmarks.md").write_text("".join(parts))
