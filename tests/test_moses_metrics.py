@@ -25,7 +25,7 @@ from drugforge.molecules.chem.moses_features import (
     moses_scaffold,
 )
 from drugforge.molecules.chem.moses_filters import moses_filter_smarts, passes_moses_filters
-from drugforge.molecules.chem.sascore import load_fragment_scores, sa_score
+from drugforge.molecules.chem.sascore import load_fragment_scores, n_chiral_centers, sa_score
 from drugforge.molecules.generation import moses_reference, moses_similarity
 from drugforge.molecules.generation.fcd import (
     CHEMNET_VOCAB,
@@ -184,6 +184,21 @@ def test_sa_score_matches_published_values() -> None:
     }
     for smiles, value in published.items():
         assert sa_score(Chem.MolFromSmiles(smiles)) == pytest.approx(value, abs=5e-4)
+
+
+@pytest.mark.parametrize("legacy", [True, False])
+def test_chiral_center_count_matches_rdkit(legacy: bool) -> None:
+    smiles = ["CCO", "C[C@H](F)C(F)(Cl)Br", "C1CC(C)C(C)C(C)C1", "C1C[C@H](C)C(C)[C@H](C)C1",
+              "CC(N)C(=O)O", "OC1C(O)C(O)C(O)C(O)C1O", "C[C@@H]1CC[C@H](C)CC1",
+              "CN1CCC23C4C1CC5=C2C(=C(C=C5)O)OC3C(C=C4)O", "c1ccccc1"]  # fmt: skip
+    was = Chem.GetUseLegacyStereoPerception()
+    Chem.SetUseLegacyStereoPerception(legacy)
+    try:
+        for s in smiles:
+            want = len(Chem.FindMolChiralCenters(Chem.MolFromSmiles(s), includeUnassigned=True))
+            assert n_chiral_centers(Chem.MolFromSmiles(s)) == want, s
+    finally:
+        Chem.SetUseLegacyStereoPerception(was)
 
 
 def test_fragment_scores_refuse_code(tmp_path: Path) -> None:
