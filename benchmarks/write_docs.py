@@ -53,6 +53,14 @@ def section(title: str, intro: str, table_file: str) -> str:
     return f"\n## {title}\n\n{intro.strip()}\n\n{body}\n"
 
 
+def body_of(path: Path) -> str:
+    """A results file's text without its own ``# `` title line ("_not run yet_" when missing)."""
+    body = path.read_text().strip() if path.is_file() else "_not run yet_"
+    if body.startswith("# "):  # a results README's own title
+        body = body.split("\n", 1)[1].strip()
+    return body
+
+
 def main() -> None:
     notes = (Path(__file__).parent / "NOTES.md")
     parts = [HEADER]
@@ -156,10 +164,7 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
         (("Why FCD/Test and Scaf/Test of 30k training molecules exceed the published Train row: "
           "sample size (`python benchmarks/moses_sample_size.py`)"), "moses/sample_size.md"),
     ):
-        path = RESULTS / table_file
-        body = path.read_text().strip() if path.is_file() else "_not run yet_"
-        if body.startswith("# "):  # a results README's own title
-            body = body.split("\n", 1)[1].strip()
+        body = body_of(RESULTS / table_file)
         parts.append(f"\n### {title}\n\n{body}\n")
     parts.append(SCREEN_HEADER)
     for title, table_file in (
@@ -170,17 +175,14 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
         (("The shipped panel against Chemprop 2.3.1 on the same scaffold splits "
           "(`python benchmarks/panel/compare_chemprop.py`)"), "panel/compare_chemprop.md"),
     ):
-        path = RESULTS / table_file
-        body = path.read_text().strip() if path.is_file() else "_not run yet_"
-        if body.startswith("# "):
-            body = body.split("\n", 1)[1].strip()
+        body = body_of(RESULTS / table_file)
         parts.append(f"\n### {title}\n\n{body}\n")
     refactor = RESULTS / "refactor" / "README.md"
     if refactor.is_file():
         parts.append("\n" + refactor.read_text().strip() + "\n")
     api_load = RESULTS / "api_load" / "README.md"
     if api_load.is_file():
-        body = api_load.read_text().strip().split("\n", 1)[1].strip()
+        body = body_of(api_load)
         parts.append(f"\n## 8. The REST API under load (issue 13)\n\n{body}\n"
                      "\nThe profile is bound by one process's RDKit and Python work, so one "
                      "server process profiles about as fast as `drugforge profile` with one "
@@ -189,7 +191,7 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
                      "because profile and predict requests run on their own threads.\n")
     admet = RESULTS / "admet" / "README.md"
     if admet.is_file():
-        body = admet.read_text().strip().split("\n", 1)[1].strip()
+        body = body_of(admet)
         body = body.replace("\n## ", "\n### ").replace("\n### roc_auc", "\n#### roc_auc")
         for metric in ("pr_auc", "mae", "spearman"):
             body = body.replace(f"\n### {metric}", f"\n#### {metric}")
@@ -197,7 +199,7 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
                      f"(issue 14)\n\n{body}\n")
         speed = RESULTS / "admet" / "speed.md"
         if speed.is_file():
-            text = speed.read_text().strip().split("\n", 1)[1].strip()
+            text = body_of(speed)
             parts.append("\n### Profile throughput with every endpoint, beside ADMET-AI and the "
                          f"floor (`python benchmarks/admet_speed.py`)\n\n{text}\n")
     if notes.is_file():
