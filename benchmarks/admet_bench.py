@@ -13,7 +13,10 @@ scaffold splitter on the standardized molecules, 80/10/10) is given to every too
   validation set otherwise).
 
 Classification is scored by ROC-AUC and PR-AUC, regression by MAE and Spearman (TDC's metric of
-each endpoint is marked). Runs are cached per (tool, set, seed); reruns resume.
+each endpoint is marked). Runs are cached per (tool, set, seed); reruns resume. The caches hold
+test labels from ``../shared`` and are not committed; the scores are, in ``admet_rows.csv``, and
+a report keeps every recorded (set, seed, tool) row that no cache on this machine recomputes, so
+adding runs on a fresh clone (say, Chemprop's slow large sets) never drops the earlier ones.
 
     python benchmarks/admet_sets.py                    # the split files (once)
     python benchmarks/admet_bench.py --tools drugforge,rf --seeds 0,1,2,3,4
@@ -39,6 +42,7 @@ from common import RESULTS, cached, machine, store
 OUT = RESULTS / "admet"
 RUNS = OUT / "runs"
 CHEMPROP_RUNS = OUT / "chemprop_runs.jsonl"
+ROWS = OUT / "admet_rows.csv"
 
 
 def _test(paths: dict[str, Path]) -> pd.DataFrame:
@@ -203,7 +207,29 @@ def collect(tools: list[str]) -> pd.DataFrame:
                 for metric, value in score(spec, y, np.asarray(pred)).items():
                     rows.append({"set": spec.file, "task": spec.task, "tdc_metric": spec.metric,
                                  "seed": seed, "tool": tool, "metric": metric, "value": value})
-    return pd.DataFrame(rows)
+    fresh = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    return merge_recorded(fresh, ROWS, [*tools, "chemprop"])
+
+
+ROW_COLUMNS = ["set", "task", "tdc_metric", "seed", "tool", "metric", "value"]
+
+
+def merge_recorded(fresh: pd.DataFrame, recorded: Path, tools: list[str]) -> pd.DataFrame:
+    """``fresh`` rows plus the rows of ``recorded`` (an earlier ``admet_rows.csv``) for the
+    (set, seed, tool) runs of ``tools`` that ``fresh`` lacks; a recomputed run replaces its old
+    rows."""
+    if not recorded.is_file():
+        return fresh
+    old = pd.read_csv(recorded)
+    old = old[old.tool.isin(tools)]
+    key = ["set", "seed", "tool"]
+    have = set(map(tuple, fresh[key].astype({"seed": int}).itertuples(index=False, name=None)))
+    keep = [tuple(k) not in have for k in old[key].itertuples(index=False, name=None)]
+    merged = pd.concat([fresh, old[keep][ROW_COLUMNS]], ignore_index=True)
+    merged = merged.assign(_set=merged.set.map({s.file: i for i, s in enumerate(SETS)}),
+                           _tool=merged.tool.map({t: i for i, t in enumerate(tools)}))
+    merged = merged.sort_values(["_set", "seed", "_tool"], kind="stable")
+    return merged.drop(columns=["_set", "_tool"]).reset_index(drop=True)
 
 
 def _ms(v: pd.Series) -> str:
@@ -214,7 +240,7 @@ def report(tools: list[str]) -> str:
     frame = collect(tools)
     if frame.empty:
         return "no runs yet\n"
-    frame.to_csv(OUT / "admet_rows.csv", index=False)
+    frame.to_csv(ROWS, index=False)
     names = [t for t in [*tools, "chemprop"] if t in set(frame.tool)]
     lines = ["# TDC ADMET endpoints: drugforge vs Chemprop 2.3.1 vs RF on ECFP", "",
              ("Same scaffold splits for every tool (`benchmarks/admet_sets.py`: drugforge's "
@@ -222,7 +248,7 @@ def report(tools: list[str]) -> str:
               "`../shared/data/admet`, 80/10/10, seeds 0-4). Mean ± sd over the seeds where "
               "**all** tools ran (n). Made by `python benchmarks/admet_bench.py`; Chemprop by "
               "`benchmarks/peers/chemprop_parallel.py` (defaults, 50 epochs, CPU). "
-              f"Machine: {machine()['cpus']} cores ({machine()['cpu']})."), ""]
+              "Every run on a 2-core CPU machine (these scores do not depend on which)."), ""]
     for task, metrics in (("classification", ("roc_auc", "pr_auc")),
                           ("regression", ("mae", "spearman"))):
         part = frame[frame.task == task]
