@@ -13,7 +13,10 @@ the other, each as a user runs it on this machine (all cores):
   (ADMET-AI runs ~60 molecules/s here: 100k take ~30 min; its rate is size-independent after
   its start-up, which the run includes).
 
-    python benchmarks/admet_speed.py --n 100000 --peer-n 10000
+    python benchmarks/admet_speed.py --n 100000 --peer-n 10000 --repeats 3
+
+drugforge's three runs are repeated ``--repeats`` times, interleaved (profile, endpoints, floor,
+profile, ...), and reported as mean ± sd; ADMET-AI (minutes per run) runs once.
 
 Writes ``benchmarks/results/admet/speed.json`` and ``speed.md``.
 """
@@ -28,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -70,6 +74,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--peer-n", type=int, default=10_000)
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     from drugforge.molecules.panel import list_panel
 
@@ -97,13 +102,24 @@ def main() -> None:
         plans["admet_ai"] = (args.peer_n, [str(VENV_BIN / "admet_predict"), "--data_path",
                                            str(peer_csv), "--save_path",
                                            str(work / "admet.csv"), "--smiles_column", "smiles"])
-    for name, (n, cmd) in plans.items():
+    order = [name for _ in range(args.repeats) for name in plans if name != "admet_ai"]
+    order += ["admet_ai"] if "admet_ai" in plans else []
+    for name in order:
+        n, cmd = plans[name]
         print(f"{name}: {' '.join(cmd)}", flush=True)
         run = measured(cmd)
-        run.update(molecules=n, mol_per_s=round(n / run["wall_s"], 1))
-        runs[name] = run
-        print(f"  {run['wall_s']} s, {run['mol_per_s']} mol/s, peak PSS {run['peak_pss_mib']} MiB",
-              flush=True)
+        rate = round(n / run["wall_s"], 1)
+        print(f"  {run['wall_s']} s, {rate} mol/s, peak PSS {run['peak_pss_mib']} MiB", flush=True)
+        if name not in runs:
+            runs[name] = dict(run, molecules=n, wall_s_runs=[], mol_per_s_runs=[])
+        runs[name]["wall_s_runs"].append(run["wall_s"])
+        runs[name]["mol_per_s_runs"].append(rate)
+        runs[name]["peak_pss_mib"] = max(runs[name]["peak_pss_mib"], run["peak_pss_mib"])
+    for run in runs.values():
+        rates = np.asarray(run["mol_per_s_runs"])
+        run["mol_per_s"] = round(float(rates.mean()), 1)
+        run["mol_per_s_sd"] = round(float(rates.std(ddof=1)), 1) if len(rates) > 1 else 0.0
+        run["wall_s"] = round(float(np.mean(run["wall_s_runs"])), 2)
     endpoint_columns = len(endpoints)
     if "admet_ai" in runs:
         admet = pd.read_csv(work / "admet.csv")
@@ -118,9 +134,11 @@ def main() -> None:
               f"{machine()['cpus']} cores ({machine()['cpu']}), {result['date']}; the first "
               f"{args.n:,} molecules of the shuffled MOSES training set; {endpoint_columns} "
               "predicted panel endpoints."), "",
-             "| run | molecules | wall s | molecules/s | peak PSS MiB |", "|---|---:|---:|---:|---:|"]
+             "| run | molecules | runs | wall s (mean) | molecules/s (mean ± sd) | peak PSS MiB |",
+             "|---|---:|---:|---:|---:|---:|"]
     for name, run in runs.items():
-        lines.append(f"| {name} | {run['molecules']:,} | {run['wall_s']} | {run['mol_per_s']:,} | "
+        lines.append(f"| {name} | {run['molecules']:,} | {len(run['wall_s_runs'])} | "
+                     f"{run['wall_s']} | {run['mol_per_s']:,} ± {run['mol_per_s_sd']:,} | "
                      f"{run['peak_pss_mib']:,} |")
     lines.append("")
     if "admet_ai" in runs:

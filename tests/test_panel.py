@@ -132,6 +132,22 @@ def test_similarity_matches_brute_force(panel: Panel) -> None:
     np.testing.assert_allclose(packed, expected, rtol=1e-6)
 
 
+def test_similarity_search_matches_brute_force_on_random_sets() -> None:
+    """Overlapping sets, many equal bit counts (the search keeps one maximum per set and bit
+    count), and queries beyond 255 bits (the uint8 sums would wrap there)."""
+    rng = np.random.default_rng(0)
+    refs = [rng.random((n, 2048)) < rng.uniform(0.005, 0.2, (n, 1)) for n in (40, 25, 60)]
+    refs[1][:10] = refs[0][:10]  # shared molecules
+    refs[2][:5] = refs[0][20:25]
+    query = rng.random((300, 2048)) < rng.uniform(0.005, 0.3, (300, 1))
+    assert query.sum(axis=1).max() > 255
+    sims = max_similarity(pack_bits(query), [pack_bits(r) for r in refs])
+    for k, ref in enumerate(refs):
+        inter = (query[:, None, :] & ref[None]).sum(-1)
+        union = np.maximum((query[:, None, :] | ref[None]).sum(-1), 1)
+        np.testing.assert_allclose(sims[k], (inter / union).max(axis=1), rtol=1e-6)
+
+
 def test_invalid_molecules_keep_their_rows(panel: Panel) -> None:
     frame = panel.predict([Chem.MolFromSmiles("CCO"), None, Chem.Mol(), Chem.MolFromSmiles("CCN")])
     assert len(frame) == 4

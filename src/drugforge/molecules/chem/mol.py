@@ -156,9 +156,9 @@ def changed_by_standardizer(mol: Chem.Mol, config: StandardizerConfig | None = N
     config = config or StandardizerConfig()
     if config.largest_fragment and len(Chem.GetMolFrags(mol)) > 1:
         return True
-    charges = [a.GetFormalCharge() for a in mol.GetAtoms()]
-    if not config.neutralize or not any(charges):
+    if not config.neutralize or not _has_charge(mol):
         return False
+    charges = [a.GetFormalCharge() for a in mol.GetAtoms()]
     try:
         with rdBase.BlockLogs():
             neutral = _uncharger().uncharge(mol)
@@ -167,8 +167,14 @@ def changed_by_standardizer(mol: Chem.Mol, config: StandardizerConfig | None = N
     return [a.GetFormalCharge() for a in neutral.GetAtoms()] != charges
 
 
+@lru_cache(maxsize=1)
+def _charged_atom() -> Chem.Mol:
+    return Chem.MolFromSmarts("[!+0]")
+
+
 def _has_charge(mol: Chem.Mol) -> bool:
-    return any(atom.GetFormalCharge() for atom in mol.GetAtoms())
+    """Whether any atom carries a formal charge (one C++ query: no Python loop over atoms)."""
+    return bool(mol.HasSubstructMatch(_charged_atom()))
 
 
 def standardize_mol(mol: Chem.Mol, config: StandardizerConfig | None = None) -> Chem.Mol:
