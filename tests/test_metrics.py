@@ -79,7 +79,10 @@ def test_regression_hand_computed() -> None:
     assert row["r2"] == pytest.approx(0.8)  # 1 - 1/5
     assert row["pearson"] == pytest.approx(6.5 / math.sqrt(5 * 8.75))
     assert row["spearman"] == pytest.approx(1.0)
-    assert res["overall"] == {k: row[k] for k in ("rmse", "mae", "r2", "spearman", "pearson")}
+    assert row["ci"] == 1.0  # every pair ranked right
+    assert row["mse"] == pytest.approx(0.25)
+    keys = ("rmse", "mae", "r2", "spearman", "pearson", "ci", "mse", "rm2")
+    assert res["overall"] == {k: row[k] for k in keys}
     assert res["notes"] == []
 
 

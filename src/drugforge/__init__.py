@@ -13,6 +13,7 @@ from drugforge.core.registry import GENERATORS, MODELS
 __version__ = "0.1.0"
 
 MODELS.add_provider("drugforge.molecules.models")
+MODELS.add_provider("drugforge.interactions.models")
 GENERATORS.add_provider("drugforge.molecules.models.generative")
 
 __all__ = ["__version__"]

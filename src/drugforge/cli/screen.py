@@ -32,7 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_options(parser, ScreenConfig, [
         "library", "models", "out", "rank", "filters", "require", "exclude", "similar_to",
-        "min_similarity", "properties", "profile", "top", "dedup", "all_rows", "smiles_column",
+        "min_similarity", "properties", "profile", "top", "dedup", "all_rows", "target_sequence",
+        "smiles_column",
         "id_column", "encoding", "chunk_size", "max_heavy_atoms", "engine", "address", "n_jobs",
         "resume", "force", "quiet",
     ])  # fmt: skip

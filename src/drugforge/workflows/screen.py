@@ -151,6 +151,10 @@ class ScreenConfig(RunConfig):
         default=None, description="also write every row in input order with its status and values",
         json_schema_extra={"cli": {"metavar": "FILE"}},
     )  # fmt: skip
+    target_sequence: str | None = Field(
+        default=None, description="drug-target models (dti train): the protein sequence every "
+        "library molecule is paired with", json_schema_extra={"cli": {"metavar": "SEQ"}},
+    )  # fmt: skip
     smiles_column: str | None = None
     id_column: str | None = None
     encoding: str | None = None
@@ -221,6 +225,7 @@ class ModelSpec:
     targets: tuple[str, ...]
     columns: tuple[str, ...]  # output column per target (its std column adds "_std")
     task: str
+    target_sequence: str = ""  # a pair model's protein: every molecule is paired with it
 
 
 @dataclass(frozen=True)
@@ -273,7 +278,12 @@ class ScreenWorker:
         good = [cast(Chem.Mol, mols[i]) for i in ok]
         env: dict[str, np.ndarray] = {c: np.full(n, np.nan) for c in self.task.columns}
         for spec, loaded in self.models:
-            mean, std, errors = predict_mols(loaded, good, texts, batch_size=_PREDICT_BATCH)
+            if spec.target_sequence:  # a drug-target model: (molecule, the one target) pairs
+                pred = loaded.predict([(t, spec.target_sequence) for t in texts],
+                                      batch_size=_PREDICT_BATCH)  # fmt: skip
+                mean, std, errors = pred.mean, pred.std, pred.errors
+            else:
+                mean, std, errors = predict_mols(loaded, good, texts, batch_size=_PREDICT_BATCH)
             for t, column in enumerate(spec.columns):
                 env[column][ok] = mean[:, t]
                 env[f"{column}_std"][ok] = std[:, t]
@@ -331,9 +341,16 @@ def _values(expression: Expression, env: dict[str, np.ndarray], i: int) -> str:
 
 
 # --------------------------------------------------------------------------- preparation
-def _model_specs(models: Sequence[str]) -> tuple[ModelSpec, ...]:
+def _model_specs(models: Sequence[str], target_sequence: str | None = None) -> tuple[ModelSpec, ...]:
     from drugforge.core.artifacts import load_model
 
+    if target_sequence is not None:
+        from drugforge.proteins.sequences import check_sequence, normalize_sequence
+
+        problem = check_sequence(target_sequence)
+        if problem:
+            raise InputError(f"--target-sequence: {problem}")
+        target_sequence = normalize_sequence(target_sequence)
     specs = []
     loaded = []
     for text in models:
@@ -352,8 +369,16 @@ def _model_specs(models: Sequence[str]) -> tuple[ModelSpec, ...]:
             columns: tuple[str, ...] = (name,)
         else:
             columns = tuple(f"{name}_{t}" if named or clash else t for t in model.target_names)
+        pairs = getattr(model.model, "input_kind", "") == "pairs"
+        if pairs and not target_sequence:
+            raise InputError("a drug-target model needs the target's sequence (--target-sequence; "
+                             "'drugforge dti screen' also takes --target-id)", path=path)  # fmt: skip
         specs.append(ModelSpec(name, str(Path(path).resolve()), tuple(model.target_names),
-                               columns, model.task))  # fmt: skip
+                               columns, model.task,
+                               (target_sequence or "") if pairs else ""))  # fmt: skip
+    if target_sequence and not any(s.target_sequence for s in specs):
+        raise InputError("--target-sequence applies to drug-target models (dti train); "
+                         "no --model is one")  # fmt: skip
     return tuple(specs)
 
 
@@ -367,7 +392,7 @@ def _referenced(texts: Sequence[str | None], names: Sequence[str]) -> set[str]:
 
 
 def _build_task(config: ScreenConfig, library_digest: str) -> ScreenTask:
-    specs = _model_specs(config.models)
+    specs = _model_specs(config.models, config.target_sequence)
     model_columns = [c for s in specs for col in s.columns for c in (col, f"{col}_std")]
     builtins = builtin_names()
     extra = ["similarity"] if config.similar_to else []

@@ -22,6 +22,7 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from drugforge.core.evaluation.concordance import concordance_index, mse, rm2
 from drugforge.core.registry import Registry
 
 __all__ = ["METRICS", "Direction", "Metric", "pearson"]
@@ -131,6 +132,8 @@ def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
 
 
 _INF = math.inf
+# a table: one metric per entry reads better than one argument per line
+# fmt: off
 for _metric in (
     Metric("rmse", "regression", "lower", (0.0, _INF), "root-mean-square error", _rmse),
     Metric("mae", "regression", "lower", (0.0, _INF), "mean absolute error", _mae),
@@ -138,6 +141,12 @@ for _metric in (
     Metric("spearman", "regression", "higher", (-1.0, 1.0), "Spearman rank correlation",
            _spearman),
     Metric("pearson", "regression", "higher", (-1.0, 1.0), "Pearson correlation", pearson),
+    Metric("ci", "regression", "higher", (0.0, 1.0),
+           "concordance index (pairs with different labels; prediction ties count half)",
+           concordance_index),
+    Metric("mse", "regression", "lower", (0.0, _INF), "mean squared error", mse),
+    Metric("rm2", "regression", "higher", (-_INF, 1.0),
+           "r_m^2 of Roy et al. as DeepDTA computes it (get_rm2)", rm2),
     Metric("cliff_rmse", "regression", "lower", (0.0, _INF),
            "RMSE over activity-cliff molecules (MoleculeACE)"),
     Metric("nll", "regression", "lower", (-_INF, _INF),
@@ -161,3 +170,4 @@ for _metric in (
     Metric("ece", "classification", "lower", (0.0, 1.0), "expected calibration error"),
 ):
     METRICS.add(_metric, name=_metric.name, description=_metric.description)
+# fmt: on

@@ -8,7 +8,8 @@ Conventions (matching scikit-learn where it defines the value):
 
 - A row with a label but a NaN (or infinite) prediction, i.e. a molecule that failed, is left out
   and a note says so.
-- ``r2``, ``pearson``, ``spearman`` are NaN (with a note) for fewer than 2 rows or a constant input.
+- ``r2``, ``pearson``, ``spearman``, ``rm2`` are NaN (with a note) for fewer than 2 rows or a
+  constant input; ``ci`` (concordance index) is NaN when no two labels differ.
 - ``roc_auc`` and ``pr_auc`` (average precision) are NaN with a note for a task with one class in
   the evaluated rows, and that task is left out of their macro mean.
 - Thresholded metrics use ``p >= 0.5``. ``f1`` is 0 when it is 0/0 (``zero_division=0``),
@@ -170,18 +171,18 @@ def _regression_task(
         row[metric] = _compute(metric, y, p)
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     if n < 2:
-        notes.append(f"{name}: only 1 labelled row; r2 and correlations not defined")
+        notes.append(f"{name}: only 1 labelled row; r2, ci, rm2 and correlations not defined")
     elif ss_tot == 0.0:
-        notes.append(f"{name}: all labels equal; r2 and correlations not defined")
+        notes.append(f"{name}: all labels equal; r2, ci, rm2 and correlations not defined")
     elif np.ptp(p) == 0:
-        notes.append(f"{name}: all predictions equal; correlations not defined")
+        notes.append(f"{name}: all predictions equal; rm2 and correlations not defined")
     return {k: row[k] for k in ("n", *REGRESSION_METRICS)}
 
 
 def regression_metrics(
     y_true: Any, y_pred: Any, *, target_names: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """RMSE, MAE, R2, Spearman and Pearson per task and macro-averaged.
+    """RMSE, MAE, R2, Spearman, Pearson, CI, MSE and r_m^2 per task and macro-averaged.
 
     Returns ``{"overall": {metric: macro mean}, "per_task": {name: {"n", metric...}},
     "notes": [...]}``; task names default to ``"y"`` (one task) or ``"task0"``, ``"task1"``...

@@ -1,0 +1,182 @@
+"""Drug-target binding: pair data, pair models and the ``drugforge dti`` commands on DAVIS.
+
+A slice of the real DAVIS set (``../shared/data/dti/davis``: 12 drugs x 25 kinases, with
+DeepDTA's fold column) keeps every test in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cli_helpers import one_line_error, run
+from drugforge.core.artifacts import load_model, model_from_state, model_state
+from drugforge.interactions.data import read_pair_data
+from drugforge.interactions.models import build_pair_model
+
+DAVIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dti" / "davis"
+FAST = {"pair-nn": {"n_members": 2, "max_epochs": 15, "hidden": 64, "embed": 32},
+        "pair-gbm": {"n_members": 2, "n_estimators": 60, "num_leaves": 15}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def davis(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not DAVIS.is_dir():
+        pytest.skip("DAVIS is not in ../shared/data")
+    out = tmp_path_factory.mktemp("davis")
+    pairs = pd.read_csv(DAVIS / "affinities.csv.gz")
+    drugs = pd.read_csv(DAVIS / "drugs.csv")
+    targets = pd.read_csv(DAVIS / "targets.csv")
+    d_ids, t_ids = drugs.drug_id[:12], targets.target_id[:25]
+    pairs[pairs.drug_id.isin(d_ids) & pairs.target_id.isin(t_ids)].to_csv(out / "pairs.csv",
+                                                                          index=False)  # fmt: skip
+    drugs[drugs.drug_id.isin(d_ids)].to_csv(out / "drugs.csv", index=False)
+    targets[targets.target_id.isin(t_ids)].to_csv(out / "targets.csv", index=False)
+    return out
+
+
+def _files(d: Path) -> list[str]:
+    return ["--pairs", str(d / "pairs.csv"), "--drugs", str(d / "drugs.csv"),
+            "--targets", str(d / "targets.csv")]  # fmt: skip
+
+
+def _params(name: str) -> list[str]:
+    return [a for k, v in FAST[name].items() for a in ("--model-param", f"{name}.{k}={v}")]
+
+
+def test_reads_three_files_and_one_table(davis: Path, tmp_path: Path) -> None:
+    data = read_pair_data(davis / "pairs.csv", davis / "drugs.csv", davis / "targets.csv")
+    assert len(data) == 300 and data.y.shape == (300, 1) and not any(data.errors)
+    assert set(data.extra["split"]) == {"train0", "train1", "train2", "train3", "train4", "test"}
+    table = pd.DataFrame({"smiles": data.smiles[:5], "target_sequence": data.sequences[:5],
+                          "affinity": data.y[:5, 0]})  # fmt: skip
+    table.to_csv(tmp_path / "one.csv", index=False)
+    one = read_pair_data(tmp_path / "one.csv")
+    assert one.inputs == data.inputs[:5]
+    assert one.target_ids[0].startswith("seq:")
+
+
+def test_bad_files_name_the_line(davis: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    pairs = (davis / "pairs.csv").read_text().splitlines()
+    (tmp_path / "p.csv").write_text("\n".join([*pairs[:4], "999,AAK1,5.0,train0", *pairs[4:]]))
+    code, _, err = run(["dti", "train", "--pairs", str(tmp_path / "p.csv"), "--drugs",
+                        str(davis / "drugs.csv"), "--targets", str(davis / "targets.csv"),
+                        "--out", str(tmp_path / "m")], capsys)  # fmt: skip
+    one_line_error(code, err, "p.csv:5: drug_id '999' is not in drugs.csv")
+    targets = (davis / "targets.csv").read_text().splitlines()
+    targets[3] = targets[3].split(",")[0] + ",MKV1JL"
+    (tmp_path / "t.csv").write_text("\n".join(targets))
+    code, _, err = run(["dti", "train", "--pairs", str(davis / "pairs.csv"), "--drugs",
+                        str(davis / "drugs.csv"), "--targets", str(tmp_path / "t.csv"),
+                        "--out", str(tmp_path / "m")], capsys)  # fmt: skip
+    one_line_error(code, err, "cannot be used")
+    assert "invalid residue '1' at position 4" in err
+    (tmp_path / "empty.csv").write_text("")
+    code, _, err = run(["dti", "train", "--pairs", str(tmp_path / "empty.csv"), "--out",
+                        str(tmp_path / "m")], capsys)  # fmt: skip
+    one_line_error(code, err, "empty.csv")
+
+
+@pytest.mark.parametrize("name", ["pair-nn", "pair-gbm"])
+def test_model_overfits_50_pairs_and_round_trips(davis: Path, name: str) -> None:
+    data = read_pair_data(davis / "pairs.csv", davis / "drugs.csv", davis / "targets.csv")
+    rng = np.random.default_rng(0)
+    idx = rng.choice(len(data), 50, replace=False)
+    sub = data.subset(idx)
+    params = {**FAST[name], "n_members": 1}
+    if name == "pair-nn":
+        params.update(max_epochs=300, patience=300, dropout=0.0, hidden=256, embed=64)
+    else:
+        params.update(n_estimators=400, min_child_samples=2, subsample=1.0, colsample_bytree=1.0)
+    model = build_pair_model(name, **params).fit(sub.inputs, sub.y, sub.inputs, sub.y)
+    pred, _ = model.predict_dist(sub.inputs)
+    spread = float(np.var(sub.y))
+    assert float(np.mean((pred - sub.y) ** 2)) < 0.1 * spread  # learnt, not the mean
+    again = model_from_state(model_state(model))
+    np.testing.assert_array_equal(again.predict_dist(sub.inputs)[0], pred)
+
+
+def test_cli_end_to_end(davis: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "model"
+    code, out, err = run(["dti", "train", *_files(davis), "--split", "column:split",
+                          "--model", "pair-gbm", *_params("pair-gbm"), "--require", "ci>=0.5",
+                          "--out", str(model), "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert {"ci", "mse", "rm2", "pearson", "spearman"} <= set(result["test"])
+    assert result["test"]["ci"] > 0.6
+    split = json.loads((model / "split.json").read_text())
+    labels = pd.read_csv(davis / "pairs.csv")["split"]
+    assert set(labels.iloc[split["test"]]) == {"test"}
+    assert set(labels.iloc[split["train"] + split["val"]]) <= {f"train{i}" for i in range(5)}
+    # predict keeps every row in order, marks the bad ones
+    pairs = pd.read_csv(davis / "pairs.csv", dtype=str).head(6)
+    pairs.loc[2, "drug_id"] = "unknown-drug"
+    pairs.to_csv(tmp_path / "query.csv", index=False)
+    code, _, err = run(["dti", "predict", str(model), "--pairs", str(tmp_path / "query.csv"),
+                        "--drugs", str(davis / "drugs.csv"), "--targets",
+                        str(davis / "targets.csv"), "--out", str(tmp_path / "pred.csv"),
+                        "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    pred = pd.read_csv(tmp_path / "pred.csv", keep_default_na=False)
+    assert list(pred.drug_id.astype(str)) == list(pairs.drug_id.astype(str))
+    assert list(pred.columns[-3:]) == ["affinity", "affinity_std", "error"]
+    assert "affinity_measured" in pred.columns
+    assert pred.error[2] == "drug_id 'unknown-drug' is not in drugs.csv" and pred.affinity[2] == ""
+    assert all(pred.error[i] == "" for i in (0, 1, 3, 4, 5))
+    loaded = load_model(model)
+    direct = loaded.predict(read_pair_data(tmp_path / "query.csv", davis / "drugs.csv",
+                                           davis / "targets.csv", unknown_ids="mark").inputs)
+    assert float(pred.affinity[0]) == pytest.approx(direct.mean[0, 0])
+    # profile: every target of the model, strongest first
+    smiles = pd.read_csv(davis / "drugs.csv").smiles[0]
+    code, _, err = run(["dti", "profile", str(model), "--smiles", smiles, "--out",
+                        str(tmp_path / "profile.csv"), "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    profile = pd.read_csv(tmp_path / "profile.csv")
+    assert len(profile) == 25 and list(profile["rank"]) == list(range(1, 26))
+    assert profile.affinity.is_monotonic_decreasing
+    code, _, err = run(["dti", "profile", str(model), "--smiles", "C1CC", "--out",
+                        str(tmp_path / "bad.csv"), "--quiet"], capsys)  # fmt: skip
+    one_line_error(code, err, "cannot profile 'C1CC'")
+    # screen: a library against one of the model's targets, every row accounted for
+    library = tmp_path / "lib.csv"
+    library.write_text("smiles\n" + "\n".join([*pd.read_csv(davis / "drugs.csv").smiles[:4],
+                                               "not a smiles", "CCO"]) + "\n")  # fmt: skip
+    code, out, err = run(["dti", "screen", str(model), str(library), "--target-id", "AAK1",
+                          "--top", "3", "--out", str(tmp_path / "hits.csv"), "--n-jobs", "1",
+                          "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["records"] == 6 and summary["counts"]["invalid"] == 1
+    assert summary["counts"]["hit"] == 3 and summary["counts"]["scored"] == 2
+    hits = pd.read_csv(tmp_path / "hits.csv")
+    assert hits.affinity.is_monotonic_decreasing
+    code, _, err = run(["dti", "screen", str(model), str(library), "--target-id", "AAK2",
+                        "--out", str(tmp_path / "h2.csv"), "--quiet"], capsys)  # fmt: skip
+    one_line_error(code, err, "did you mean 'AAK1'")
+    code, _, err = run(["dti", "screen", str(model), str(library), "--target-sequence", "MKJ",
+                        "--out", str(tmp_path / "h3.csv"), "--quiet"], capsys)  # fmt: skip
+    one_line_error(code, err, "invalid residue 'J' at position 3")
+
+
+@pytest.mark.parametrize("kind,key", [("cold-drug", "drug_id"), ("cold-target", "target_id")])
+def test_cold_split_and_auto(davis: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                             kind: str, key: str) -> None:  # fmt: skip
+    model = tmp_path / "m"
+    code, out, err = run(["dti", "train", *_files(davis), "--split", kind, "--model", "auto",
+                          *_params("pair-gbm"), *_params("pair-nn"), "--cv-folds", "2",
+                          "--out", str(model), "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    split = json.loads((model / "split.json").read_text())
+    ids = pd.read_csv(davis / "pairs.csv")[key].astype(str)
+    seen = set(ids.iloc[split["train"] + split["val"]])
+    assert split["test"] and not seen & set(ids.iloc[split["test"]])
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert [row["model"] for row in metrics["auto"]][:2] == ["pair-nn", "pair-gbm"]
+    assert json.loads(out)["model"] in ("pair-nn", "pair-gbm", "pair-ensemble")
