@@ -202,6 +202,19 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
             text = body_of(speed)
             parts.append("\n### Profile throughput with every endpoint, beside ADMET-AI and the "
                          f"floor (`python benchmarks/admet_speed.py`)\n\n{text}\n")
+    davis = RESULTS / "dti" / "davis.md"
+    if davis.is_file():
+        parts.append(
+            "\n## 10. Drug-target affinity on DAVIS (issue 15)\n\n"
+            "`python benchmarks/dti_davis.py --settings setting1 --seeds 0 --model pair-nn`, then "
+            "`--report`. Setting 1 is DeepDTA's: train on the folds `train0..train4`, score "
+            "`test` (5,010 pairs); 10 % of the training pairs are held out for early stopping "
+            "and the uncertainty calibration. The per-drug and per-target mean rows predict each "
+            "test pair by its drug's (target's) mean training affinity: what a model knows beyond "
+            "them is what it learnt about the pair. Published setting-1 figures (GPU, from the "
+            "papers, not rerun here): DeepDTA CI 0.878 / MSE 0.261, GraphDTA 0.893 / 0.229, "
+            "MGraphDTA 0.900 / 0.207, MSGNN-DTA 0.906 / 0.195. DeepPurpose was not run beside "
+            "it (see the reading).\n\n" + body_of(davis) + "\n")
     if notes.is_file():
         parts.append("\n" + notes.read_text())
     (REPO / "docs" / "benchmarks.md").write_text("".join(parts))

@@ -86,6 +86,17 @@ class Client:
         body = {"model": model, "smiles": list(smiles)}
         return pd.DataFrame(self._call("POST", "/v1/predict", body)["rows"])
 
+    def dti_predict(self, model: str, pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
+        """``POST /v1/dti/predict``: affinities of (smiles, target_sequence) pairs, in order."""
+        body = {"model": model,
+                "pairs": [{"smiles": s, "target_sequence": t} for s, t in pairs]}  # fmt: skip
+        return pd.DataFrame(self._call("POST", "/v1/dti/predict", body)["rows"])
+
+    def dti_profile(self, model: str, smiles: str) -> pd.DataFrame:
+        """``POST /v1/dti/profile``: every target of a dti model for one molecule, ranked."""
+        body = {"model": model, "smiles": smiles}
+        return pd.DataFrame(self._call("POST", "/v1/dti/profile", body)["rows"])
+
     def models(self) -> list[dict[str, Any]]:
         """``GET /v1/models``: name, model kind, task, targets and test metrics of each."""
         result: list[dict[str, Any]] = self._call("GET", "/v1/models")["models"]

@@ -43,6 +43,12 @@ from drugforge.api.settings import ServerSettings
 from drugforge.api.web import web_router
 from drugforge.core.artifacts import MANIFEST, read_json
 from drugforge.core.errors import ArtifactError, DrugforgeError
+from drugforge.workflows.dti_apply import (
+    DTIPredictPairsConfig,
+    DTIProfileMoleculeConfig,
+    run_dti_predict_pairs,
+    run_dti_profile_molecule,
+)
 from drugforge.workflows.predict import PredictMoleculesConfig, run_predict_molecules
 from drugforge.workflows.profile import ProfileMoleculesConfig, run_profile_molecules
 
@@ -142,6 +148,23 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         config = config.model_copy(update={"model": str(path)})
         return await anyio.to_thread.run_sync(
             lambda: _rows(run_predict_molecules(config)), limiter=compute
+        )
+
+    @app.post("/v1/dti/predict", summary="binding affinity of (molecule, protein) pairs")
+    async def dti_predict(config: DTIPredictPairsConfig, caller: Caller = reader) -> Any:
+        too_many = _too_many(len(config.pairs), settings)
+        if too_many is not None:
+            return too_many
+        config = config.model_copy(update={"model": str(model_path(settings, config.model))})
+        return await anyio.to_thread.run_sync(
+            lambda: _rows(run_dti_predict_pairs(config)), limiter=compute
+        )
+
+    @app.post("/v1/dti/profile", summary="one molecule against every target of a dti model")
+    async def dti_profile(config: DTIProfileMoleculeConfig, caller: Caller = reader) -> Any:
+        config = config.model_copy(update={"model": str(model_path(settings, config.model))})
+        return await anyio.to_thread.run_sync(
+            lambda: _rows(run_dti_profile_molecule(config)), limiter=compute
         )
 
     @app.get("/v1/models", summary="the models of the server's store")

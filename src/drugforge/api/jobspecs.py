@@ -15,7 +15,11 @@ generate   ``model`` (shipped generator)                        the molecules
 optimize   ``prior`` (shipped), objective ``model`` components  the top molecules
 train      ``data`` (upload or catalog name), ``name``          the attempts; the model is
                                                                 saved to the store as ``name``
+dti-train  ``pairs``, ``drugs``, ``targets`` (uploads), ``name``  the test metrics; the model
+                                                                is saved to the store
 =========  ===================================================  ==============================
+
+A drug-target screen is a ``screen`` job with a dti model and ``target_sequence``.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ JOB_KINDS: dict[str, JobKind] = {
                                    "save_agent"})),
     "train": JobKind("train", "drugforge.workflows.train:TrainConfig", "attempts.csv",
                      frozenset({"out", "force", "quiet"})),
+    "dti-train": JobKind("dti.train", "drugforge.workflows.dti:DTITrainConfig", "metrics.csv",
+                         frozenset({"out", "force", "quiet"})),
 }  # fmt: skip
 
 
@@ -118,6 +124,12 @@ def build_config(kind_name: str, settings_in: dict[str, Any], job_dir: Path,
                                                            "novelty_reference")))  # fmt: skip
         values.update(out=out, resume=False, quiet=False,  # the worker resumes a restarted run
                       checkpoint_dir=str(job_dir / "checkpoints"))  # fmt: skip
+    elif kind_name == "dti-train":  # like train: job folder, then the store
+        values["pairs"] = str(upload(_text(values.get("pairs"), "pairs")))
+        for name in ("drugs", "targets"):
+            if values.get(name) is not None:
+                values[name] = str(upload(_text(values[name], name)))
+        values.update(out=str(job_dir / "model"), force=True, quiet=False)
     else:  # train: the model goes to the job folder, then to the store when accepted
         data = _text(values.get("data"), "data")
         values["data"] = str(upload(data)) if data.startswith("u_") else safe_name(data, "dataset")

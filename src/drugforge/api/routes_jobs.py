@@ -37,6 +37,13 @@ _JOB_EXAMPLES = {
     "train": {"summary": "train a model with a requirement", "value": {
         "kind": "train", "name": "solubility", "data": "u_0123456789abcdef",
         "targets": ["logS"], "require": ["rmse<=1.0"]}},
+    "dti-train": {"summary": "train a drug-target affinity model", "value": {
+        "kind": "dti-train", "name": "davis", "pairs": "u_0123456789abcdef",
+        "drugs": "u_00000000000000aa", "targets": "u_00000000000000bb",
+        "split": "column:split", "require": ["ci>=0.85"]}},
+    "dti-screen": {"summary": "screen a library against one protein with a dti model", "value": {
+        "kind": "screen", "library": "u_0123456789abcdef", "models": ["affinity=davis"],
+        "target_sequence": "MKKFFDSRREQ", "rank": "affinity", "top": 100}},
 }  # fmt: skip
 _JOB_BODY = Body(
     openapi_examples=_JOB_EXAMPLES,  # type: ignore[arg-type]
@@ -86,7 +93,7 @@ def jobs_router(settings: ServerSettings, guard: Guard, store: JobStore, files: 
         name = body.get("name", "")
         if not isinstance(name, str) or len(name) > 200:
             raise InputError("name: a text of at most 200 characters")
-        if kind == "train":
+        if kind in ("train", "dti-train"):
             if not name:
                 raise InputError("name: a train job needs the name its model will have in the "
                                  "store")  # fmt: skip

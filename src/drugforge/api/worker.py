@@ -69,21 +69,32 @@ def _run(kind: str, config: Any, job_dir: Path, settings: ServerSettings) -> dic
     if kind == "optimize":
         return {"written": len(result.frame),
                 **{k: v for k, v in result.summary.items() if isinstance(v, int | float)}}
+    if kind == "dti-train":
+        row = {"model": result.spec.describe(),
+               **{f"test_{k}": v for k, v in result.metrics["test"].items()}}  # fmt: skip
+        pd.DataFrame([row]).to_csv(job_dir / JOB_KINDS[kind].result, index=False)
+        return {"accepted": True, "model": _to_store(result.out, job_dir, settings), **row}
     # train: the attempts table is the result; the accepted model joins the store
     rows = [{"attempt": i + 1, "model": a.spec.describe(), "seconds": round(a.seconds, 2),
              "passed": bool(a.gate.get("passed")) if a.gate else None,
              **{f"test_{k}": v for k, v in a.evaluation.test_metrics.items()}}
             for i, a in enumerate(result.attempts)]  # fmt: skip
     pd.DataFrame(rows).to_csv(job_dir / JOB_KINDS[kind].result, index=False)
-    name = json.loads((job_dir / "job.json").read_text())["name"]
+    name = _to_store(result.out, job_dir, settings)
+    return {"attempts": len(rows), "accepted": True, "model": name,
+            **{f"test_{k}": v for k, v in result.final.evaluation.test_metrics.items()}}
+
+
+def _to_store(model_dir: Path, job_dir: Path, settings: ServerSettings) -> str:
+    """Move a trained model into the store under the job's name; return the name."""
+    name = str(json.loads((job_dir / "job.json").read_text())["name"])
     target = settings.models_dir / name
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     if target.exists():
         raise DrugforgeError(f"a model named '{name}' appeared in the store while training; "
                              f"this one is kept in the job folder")  # fmt: skip
-    shutil.move(str(result.out), target)
-    return {"attempts": len(rows), "accepted": True, "model": name,
-            **{f"test_{k}": v for k, v in result.final.evaluation.test_metrics.items()}}
+    shutil.move(str(model_dir), target)
+    return name
 
 
 def run_job(settings: ServerSettings, job_id: str) -> str:

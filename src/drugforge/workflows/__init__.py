@@ -39,5 +39,13 @@ WORKFLOWS.register("profile", f"{_W}.profile:run_profile", "drug-likeness and to
 WORKFLOWS.register("profile.molecules", f"{_W}.profile:run_profile_molecules",
                    "profile SMILES given inline (the REST API)")
 WORKFLOWS.register("optimize", f"{_W}.optimize:run_optimize", "goal-directed generation")
+WORKFLOWS.register("dti.train", f"{_W}.dti:run_dti_train", "train a drug-target affinity model")
+WORKFLOWS.register("dti.predict", f"{_W}.dti_apply:run_dti_predict", "predict every pair of a file")
+WORKFLOWS.register("dti.predict.pairs", f"{_W}.dti_apply:run_dti_predict_pairs",
+                   "predict pairs given inline (the REST API)")
+WORKFLOWS.register("dti.profile", f"{_W}.dti_apply:run_dti_profile",
+                   "rank a drug-target model's targets for one molecule")
+WORKFLOWS.register("dti.profile.molecule", f"{_W}.dti_apply:run_dti_profile_molecule",
+                   "dti profile of one molecule given inline (the REST API)")
 WORKFLOWS.register("benchmark.moses", f"{_W}.benchmark:run_moses_benchmark",
                    "the MOSES metrics of generated molecules")

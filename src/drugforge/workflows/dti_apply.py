@@ -27,12 +27,16 @@ from drugforge.proteins.sequences import check_sequence, normalize_sequence
 
 __all__ = [
     "DTIPredictConfig",
+    "DTIPredictPairsConfig",
     "DTIProfileConfig",
+    "DTIProfileMoleculeConfig",
     "load_pair_model",
     "model_targets",
     "resolve_target",
     "run_dti_predict",
+    "run_dti_predict_pairs",
     "run_dti_profile",
+    "run_dti_profile_molecule",
 ]
 
 TARGETS_FILE = "targets.csv"  # written by dti train beside the model
@@ -150,16 +154,58 @@ def run_dti_profile(config: DTIProfileConfig) -> pd.DataFrame:
     """Every target's predicted affinity for one molecule, strongest first (``rank`` 1)."""
     log = make_logger(config.quiet)
     out = check_output_path(config.out, config.force)
-    loaded = load_pair_model(config.model_dir)
-    targets = model_targets(config.model_dir, config.targets)
-    pred = loaded.predict([(config.smiles, seq) for seq in targets.values()], quiet=config.quiet)
-    if all(pred.errors) and pred.errors:
-        raise InputError(f"cannot profile '{config.smiles}': {pred.errors[0]}")
+    frame = _profile(config.model_dir, config.smiles, config.targets, quiet=config.quiet)
+    write_table(frame, out, force=config.force)
+    log(f"profiled {config.smiles} against {len(frame)} targets -> {out}")
+    return frame
+
+
+def _profile(model_dir: str, smiles: str, targets_file: str | None, *,
+             quiet: bool = True) -> pd.DataFrame:  # fmt: skip
+    loaded = load_pair_model(model_dir)
+    targets = model_targets(model_dir, targets_file)
+    pred = loaded.predict([(smiles, seq) for seq in targets.values()], quiet=quiet)
+    if pred.errors and all(pred.errors):
+        raise InputError(f"cannot profile '{smiles}': {pred.errors[0]}")
     frame = pd.DataFrame({"target_id": list(targets), LABEL: pred.mean[:, 0],
                           f"{LABEL}_std": pred.std[:, 0], "error": pred.errors})  # fmt: skip
     frame = frame.sort_values(LABEL, ascending=False, kind="stable", na_position="last")
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame["percentile"] = 100.0 * (1.0 - (frame["rank"] - 1) / max(len(frame), 1))
-    write_table(frame.reset_index(drop=True), out, force=config.force)
-    log(f"profiled {config.smiles} against {len(frame)} targets -> {out}")
-    return frame
+    return frame.reset_index(drop=True)
+
+
+class PairIn(RunConfig):
+    """One (molecule, protein) pair of a REST request."""
+
+    smiles: str
+    target_sequence: str
+
+
+class DTIPredictPairsConfig(RunConfig):
+    """``POST /v1/dti/predict``: a drug-target model's affinities for pairs given inline."""
+
+    model: str = Field(description="the saved model (the server resolves a name in its store)")
+    pairs: list[PairIn] = Field(description="the pairs; an invalid one is a row with an error")
+
+
+def run_dti_predict_pairs(config: DTIPredictPairsConfig) -> pd.DataFrame:
+    """``smiles``, ``target_sequence``, ``affinity``, ``affinity_std``, ``error``: one row per pair."""
+    loaded = load_pair_model(config.model)
+    pairs = [(p.smiles, p.target_sequence) for p in config.pairs]
+    pred = loaded.predict(pairs)
+    return pd.DataFrame({"smiles": [p[0] for p in pairs],
+                         "target_sequence": [p[1] for p in pairs], LABEL: pred.mean[:, 0],
+                         f"{LABEL}_std": pred.std[:, 0], "error": pred.errors})  # fmt: skip
+
+
+class DTIProfileMoleculeConfig(RunConfig):
+    """``POST /v1/dti/profile``: one molecule against every target of a drug-target model."""
+
+    model: str = Field(description="the saved model (the server resolves a name in its store)")
+    smiles: str = Field(description="the molecule")
+
+
+def run_dti_profile_molecule(config: DTIProfileMoleculeConfig) -> pd.DataFrame:
+    """The rows of ``dti profile`` for one molecule, strongest predicted binding first."""
+    return _profile(config.model, config.smiles, None)
