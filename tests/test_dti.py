@@ -14,29 +14,18 @@ import pandas as pd
 import pytest
 
 from cli_helpers import one_line_error, run
+from davis_slice import write_davis_slice
 from drugforge.core.artifacts import load_model, model_from_state, model_state
 from drugforge.interactions.data import read_pair_data
 from drugforge.interactions.models import build_pair_model
 
-DAVIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dti" / "davis"
 FAST = {"pair-nn": {"n_members": 2, "max_epochs": 15, "hidden": 64, "embed": 32},
         "pair-gbm": {"n_members": 2, "n_estimators": 60, "num_leaves": 15}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def davis(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not DAVIS.is_dir():
-        pytest.skip("DAVIS is not in ../shared/data")
-    out = tmp_path_factory.mktemp("davis")
-    pairs = pd.read_csv(DAVIS / "affinities.csv.gz")
-    drugs = pd.read_csv(DAVIS / "drugs.csv")
-    targets = pd.read_csv(DAVIS / "targets.csv")
-    d_ids, t_ids = drugs.drug_id[:12], targets.target_id[:25]
-    pairs[pairs.drug_id.isin(d_ids) & pairs.target_id.isin(t_ids)].to_csv(out / "pairs.csv",
-                                                                          index=False)  # fmt: skip
-    drugs[drugs.drug_id.isin(d_ids)].to_csv(out / "drugs.csv", index=False)
-    targets[targets.target_id.isin(t_ids)].to_csv(out / "targets.csv", index=False)
-    return out
+    return write_davis_slice(tmp_path_factory.mktemp("davis"), n_drugs=12, n_targets=25)
 
 
 def _files(d: Path) -> list[str]:

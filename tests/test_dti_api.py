@@ -9,26 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from davis_slice import write_davis_slice
 from drugforge.client import Client
 from drugforge.workflows.dti_apply import DTIProfileConfig, run_dti_profile
 from serving import ServerProcess, make_key
 
-DAVIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dti" / "davis"
-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str, Path]]:
-    if not DAVIS.is_dir():
-        pytest.skip("DAVIS is not in ../shared/data")
-    files = tmp_path_factory.mktemp("davis")
-    pairs = pd.read_csv(DAVIS / "affinities.csv.gz")
-    drugs = pd.read_csv(DAVIS / "drugs.csv")
-    targets = pd.read_csv(DAVIS / "targets.csv")
-    d_ids, t_ids = drugs.drug_id[:10], targets.target_id[:20]
-    pairs[pairs.drug_id.isin(d_ids) & pairs.target_id.isin(t_ids)].to_csv(files / "pairs.csv",
-                                                                          index=False)  # fmt: skip
-    drugs[drugs.drug_id.isin(d_ids)].to_csv(files / "drugs.csv", index=False)
-    targets[targets.target_id.isin(t_ids)].to_csv(files / "targets.csv", index=False)
+    files = write_davis_slice(tmp_path_factory.mktemp("davis"), n_drugs=10, n_targets=20)
     data = tmp_path_factory.mktemp("serve")
     key = make_key(data, "alice")
     server = ServerProcess(data, "--workers", "1").start()
