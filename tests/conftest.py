@@ -97,3 +97,31 @@ def moses_test_sample(moses_data: Path) -> list[str]:
     """2,000 MOSES test SMILES drawn with a fixed seed."""
     frame = pd.read_csv(moses_data / "test.csv.gz")
     return frame["SMILES"].sample(2000, random_state=0).tolist()
+
+
+#: the 33 tokens of ESM-2's vocabulary, in its order (a tiny random ESM for the protein-LM tests)
+ESM_VOCAB = ["<cls>", "<pad>", "<eos>", "<unk>", *"LAGVSERTIDPKQNFYMHWCXBUZO.-", "<null_1>",
+             "<mask>"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_esm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    transformers = pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("tiny_esm")
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(ESM_VOCAB) + "\n")
+    config = transformers.EsmConfig(
+        vocab_size=33,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        pad_token_id=1,
+        mask_token_id=32,
+        position_embedding_type="absolute",  # fails loudly beyond 64 positions: tests windows
+    )
+    torch.manual_seed(0)
+    transformers.EsmModel(config, add_pooling_layer=False).save_pretrained(folder)
+    transformers.EsmTokenizer(vocab_file=str(vocab)).save_pretrained(folder)
+    return folder

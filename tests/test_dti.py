@@ -169,3 +169,18 @@ def test_cold_split_and_auto(davis: Path, tmp_path: Path, capsys: pytest.Capture
     metrics = json.loads((model / "metrics.json").read_text())
     assert [row["model"] for row in metrics["auto"]][:2] == ["pair-nn", "pair-gbm"]
     assert json.loads(out)["model"] in ("pair-nn", "pair-gbm", "pair-ensemble")
+
+
+def test_pretrained_encoders_as_pair_features(davis: Path, tiny_esm: Path) -> None:
+    """The chem-lm's molecule vectors and a local protein LM's sequence vectors feed a pair model
+    (a tiny random ESM here: no weights can be downloaded), and the model round-trips."""
+    data = read_pair_data(davis / "pairs.csv", davis / "drugs.csv", davis / "targets.csv")
+    sub = data.subset(range(40))
+    model = build_pair_model("pair-nn", drug_featurizers=["chem-lm"],
+                             target_featurizers=[f"plm:{tiny_esm}", "aac"],
+                             **FAST["pair-nn"]).fit(sub.inputs, sub.y)  # fmt: skip
+    mean, std = model.predict_dist(sub.inputs)
+    assert mean.shape == (40, 1) and np.isfinite(mean).all() and std is not None
+    assert model.arch_.d_target == 16 + 20 and model.arch_.d_drug > 64
+    again = model_from_state(model_state(model))
+    np.testing.assert_allclose(again.predict_dist(sub.inputs)[0], mean, rtol=1e-6)

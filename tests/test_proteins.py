@@ -30,8 +30,6 @@ DAVIS_TARGETS = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "dti" / "davis" / "targets.csv"
 )
 # ESM-2's 33 tokens in id order
-ESM_VOCAB = ["<cls>", "<pad>", "<eos>", "<unk>", *"LAGVSERTIDPKQNFYMHWCXBUZO.-", "<null_1>"]
-ESM_VOCAB.append("<mask>")
 
 
 def aa(letter: str) -> int:
@@ -306,29 +304,6 @@ def test_missing_transformers_is_one_clear_line(
     monkeypatch.setitem(sys.modules, "transformers", None)  # import now raises ImportError
     with pytest.raises(DrugforgeError, match="pip install transformers"):
         plm.load_protein_lm(tmp_path)
-
-
-@pytest.fixture(scope="module")
-def tiny_esm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    transformers = pytest.importorskip("transformers")
-    folder = tmp_path_factory.mktemp("tiny_esm")
-    vocab = folder / "vocab.txt"
-    vocab.write_text("\n".join(ESM_VOCAB) + "\n")
-    config = transformers.EsmConfig(
-        vocab_size=33,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-        pad_token_id=1,
-        mask_token_id=32,
-        position_embedding_type="absolute",  # fails loudly beyond 64 positions: tests windows
-    )
-    torch.manual_seed(0)
-    transformers.EsmModel(config, add_pooling_layer=False).save_pretrained(folder)
-    transformers.EsmTokenizer(vocab_file=str(vocab)).save_pretrained(folder)
-    return folder
 
 
 def test_protein_lm_embeddings(tiny_esm: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,7 +24,16 @@ from drugforge.molecules.featurize import featurize_many, get_featurizer
 from drugforge.proteins.featurize import get_protein_featurizer
 from drugforge.proteins.sequences import check_sequence, normalize_sequence
 
-__all__ = ["Pair", "PairFeatures", "PairPredictor", "as_pairs", "unique_index"]
+__all__ = [
+    "Pair",
+    "PairFeatures",
+    "PairPredictor",
+    "as_pairs",
+    "drug_features",
+    "featurize_pairs",
+    "target_features",
+    "unique_index",
+]
 
 #: one model input: (SMILES, protein sequence)
 Pair = tuple[str, str]
@@ -70,15 +80,46 @@ class PairFeatures:
         return np.hstack([self.drug[self.drug_idx], self.target[self.target_idx]])
 
 
+@lru_cache(maxsize=4)
+def _chem_lm(name: str) -> Any:
+    from drugforge.molecules.generation.sampling import load_named_generator
+
+    return load_named_generator(name).generator
+
+
+@lru_cache(maxsize=4)
+def _protein_lm(path: str) -> Any:
+    from drugforge.proteins.models.plm import load_protein_lm
+
+    return load_protein_lm(path)
+
+
+def drug_features(name: str, smiles: Sequence[str]) -> np.ndarray:
+    """``(n, d)`` features of standardized SMILES: a molecule featurizer's name (``ecfp_count``,
+    ``rdkit2d``...) or ``chem-lm[:NAME|DIR]``, the pretrained chemical language model's vectors."""
+    if name == "chem-lm" or name.startswith("chem-lm:"):
+        model = _chem_lm(name.partition(":")[2] or "chem-lm")
+        return np.asarray(model.embed(list(smiles)), np.float32)
+    return np.asarray(featurize_many([get_featurizer(name)], list(smiles)), np.float32)
+
+
+def target_features(name: str, seqs: Sequence[str]) -> np.ndarray:
+    """``(n, d)`` features of validated sequences: a protein featurizer's name (``composition``,
+    ``kmer``...) or ``plm:DIR``, a protein language model (ESM-2 style) in a local directory."""
+    if name.startswith("plm:"):
+        return np.asarray(_protein_lm(name[len("plm:") :]).transform(list(seqs)), np.float32)
+    return get_protein_featurizer(name).transform(seqs)
+
+
 def featurize_pairs(
     pairs: Sequence[Pair], drug_featurizers: Sequence[str], target_featurizers: Sequence[str]
 ) -> PairFeatures:
     """Featurize each distinct molecule and sequence of ``pairs`` once."""
     smiles, d_idx = unique_index([p[0] for p in pairs])
     seqs, t_idx = unique_index([p[1] for p in pairs])
-    drug = featurize_many([get_featurizer(n) for n in drug_featurizers], smiles)
-    target = np.hstack([get_protein_featurizer(n).transform(seqs) for n in target_featurizers])
-    return PairFeatures(np.asarray(drug, np.float32), np.asarray(target, np.float32), d_idx, t_idx)
+    drug = np.hstack([drug_features(n, smiles) for n in drug_featurizers])
+    target = np.hstack([target_features(n, seqs) for n in target_featurizers])
+    return PairFeatures(drug, np.asarray(target, np.float32), d_idx, t_idx)
 
 
 class PairPredictor(Predictor):
