@@ -21,7 +21,7 @@ import numpy as np
 
 from drugforge.core.predictor import Predictor
 from drugforge.molecules.featurize import featurize_many, get_featurizer
-from drugforge.proteins.featurize import get_protein_featurizer
+from drugforge.proteins.featurize import encode_residues, get_protein_featurizer
 from drugforge.proteins.sequences import check_sequence, normalize_sequence
 
 __all__ = [
@@ -71,6 +71,7 @@ class PairFeatures:
     target: np.ndarray  # (n_targets, d_target) float32
     drug_idx: np.ndarray  # (n_pairs,) int64
     target_idx: np.ndarray  # (n_pairs,) int64
+    codes: list[np.ndarray] | None = None  # per distinct sequence, residue codes (L_i,) int64
 
     def __len__(self) -> int:
         return len(self.drug_idx)
@@ -112,14 +113,21 @@ def target_features(name: str, seqs: Sequence[str]) -> np.ndarray:
 
 
 def featurize_pairs(
-    pairs: Sequence[Pair], drug_featurizers: Sequence[str], target_featurizers: Sequence[str]
+    pairs: Sequence[Pair], drug_featurizers: Sequence[str], target_featurizers: Sequence[str],
+    *, codes: bool = False,
 ) -> PairFeatures:
-    """Featurize each distinct molecule and sequence of ``pairs`` once."""
+    """Featurize each distinct molecule and sequence of ``pairs`` once (``codes``: also the
+    residue codes of each whole sequence, for a sequence CNN)."""
     smiles, d_idx = unique_index([p[0] for p in pairs])
     seqs, t_idx = unique_index([p[1] for p in pairs])
     drug = np.hstack([drug_features(n, smiles) for n in drug_featurizers])
-    target = np.hstack([target_features(n, seqs) for n in target_featurizers])
-    return PairFeatures(drug, np.asarray(target, np.float32), d_idx, t_idx)
+    blocks = [target_features(n, seqs) for n in target_featurizers]
+    target = np.hstack(blocks) if blocks else np.zeros((len(seqs), 0), np.float32)
+    residue_codes = None
+    if codes:
+        enc = encode_residues(seqs)
+        residue_codes = [enc.codes[i, : enc.lengths[i]] for i in range(len(seqs))]
+    return PairFeatures(drug, np.asarray(target, np.float32), d_idx, t_idx, residue_codes)
 
 
 class PairPredictor(Predictor):
