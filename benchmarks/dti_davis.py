@@ -85,13 +85,13 @@ def run(setting: str, seed: int, model: str, params: list[str]) -> list[dict[str
 def report() -> str:
     rows = pd.read_csv(ROWS)
     lines = ["| setting | method | seeds | CI | MSE | r_m^2 | train s |", "|---|---|---|---|---|---|---|"]
-    for (setting, method), g in rows.groupby(["setting", "method"], sort=False):
-        def ms(col: str) -> str:
-            v = g[col].to_numpy(dtype=float)
-            return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
+    def ms(g: pd.DataFrame, col: str) -> str:
+        v = g[col].to_numpy(dtype=float)
+        return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
 
+    for (setting, method), g in rows.groupby(["setting", "method"], sort=False):
         secs = f"{g.seconds.mean():.0f}" if g.seconds.max() > 0 else "-"
-        lines.append(f"| {setting} | {method} | {len(g)} | {ms('ci')} | {ms('mse')} | {ms('rm2')} "
+        lines.append(f"| {setting} | {method} | {len(g)} | {ms(g, 'ci')} | {ms(g, 'mse')} | {ms(g, 'rm2')} "
                      f"| {secs} |")  # fmt: skip
     text = "\n".join(lines) + "\n"
     (OUT / "davis.md").write_text(text)

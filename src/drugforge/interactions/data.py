@@ -37,9 +37,18 @@ from drugforge.molecules.data.io_text import (
 )
 from drugforge.proteins.sequences import check_sequence, normalize_sequence
 
-__all__ = ["PairDataset", "read_pair_data", "read_table_columns", "sequence_id"]
+__all__ = [
+    "LABEL",
+    "TARGETS_FILE",
+    "PairDataset",
+    "read_pair_data",
+    "read_table_columns",
+    "sequence_id",
+]
 
 LABEL = "affinity"
+#: the sequences a pair model was trained on, saved beside it (``target_id,target_sequence``)
+TARGETS_FILE = "targets.csv"
 
 
 def sequence_id(sequence: str) -> str:

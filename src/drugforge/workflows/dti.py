@@ -30,15 +30,12 @@ from drugforge.core.evaluation.gate import (
 from drugforge.core.runtime import make_logger
 from drugforge.core.selection.auto import AutoResult, ModelFactory, ModelSpec, select_model
 from drugforge.core.splits import Split
-from drugforge.interactions.data import PairDataset, read_pair_data
+from drugforge.interactions.data import TARGETS_FILE, PairDataset, read_pair_data
 from drugforge.interactions.models import PAIR_MODELS, build_pair_model, pair_model_choices
 from drugforge.interactions.splits import check_split_spec, cv_folds, split_pairs
 from drugforge.molecules.chem import StandardizerConfig, standardize_many
 
 __all__ = ["TARGETS_FILE", "DTITrainConfig", "DTITrainResult", "run_dti_train"]
-
-#: the sequences a pair model was trained on, saved beside it (``target_id,target_sequence``)
-TARGETS_FILE = "targets.csv"
 
 
 class DTITrainConfig(RunConfig):

@@ -21,7 +21,7 @@ from drugforge.core.artifacts import LoadedModel, load_model
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import ArtifactError, InputError
 from drugforge.core.runtime import check_output_path, make_logger
-from drugforge.interactions.data import LABEL, read_pair_data, read_table_columns
+from drugforge.interactions.data import LABEL, TARGETS_FILE, read_pair_data, read_table_columns
 from drugforge.molecules.data.io import write_table
 from drugforge.proteins.sequences import check_sequence, normalize_sequence
 
@@ -39,7 +39,6 @@ __all__ = [
     "run_dti_profile_molecule",
 ]
 
-TARGETS_FILE = "targets.csv"  # written by dti train beside the model
 
 
 def load_pair_model(model_dir: str | Path) -> LoadedModel:
