@@ -203,3 +203,27 @@ def test_residue_cnn_target_encoder_learns_and_round_trips(davis: Path) -> None:
     assert float(np.mean((pred - y) ** 2)) < 0.1 * float(np.var(y))
     again = model_from_state(model_state(model))
     np.testing.assert_allclose(again.predict_dist(pairs)[0], pred, rtol=1e-5)
+
+
+def test_auto_keeps_an_average_of_the_pool(davis: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When cross-validation prefers the average of pair-nn and pair-gbm, the final model is a
+    pair-ensemble of both with the configured ensemble sizes; it saves and loads."""
+    from drugforge.core.selection.auto import AutoResult, ModelSpec
+    from drugforge.workflows import dti
+
+    light = {n: {**FAST[n], "n_members": 1} for n in FAST}
+    chosen = ModelSpec("ensemble", {"members": ["pair-nn", "pair-gbm"], "member_params": light})
+    monkeypatch.setattr(dti, "select_model", lambda *a, **k: AutoResult(chosen, "rmse", []))
+    config = dti.DTITrainConfig(pairs=str(davis / "pairs.csv"), model_params=FAST,
+                                out="unused", quiet=True)  # fmt: skip
+    data = read_pair_data(davis / "pairs.csv", davis / "drugs.csv", davis / "targets.csv")
+    spec, _ = dti._choose(config, data, lambda _: None)
+    assert spec.name == "pair-ensemble"
+    assert {m: p["n_members"] for m, p in spec.params["member_params"].items()} == {
+        "pair-nn": 2, "pair-gbm": 2}  # the configured sizes, not the CV's single members
+    sub = data.subset(range(60))
+    model = build_pair_model(spec.name, **spec.params).fit(sub.inputs, sub.y)
+    mean, std = model.predict_dist(sub.inputs)
+    again = model_from_state(model_state(model))
+    np.testing.assert_allclose(again.predict_dist(sub.inputs)[0], mean, rtol=1e-6)
+    assert std is not None and (std > 0).all()
