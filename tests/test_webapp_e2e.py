@@ -21,7 +21,9 @@ import pytest
 from rdkit import Chem
 
 from browser import VIEWPORT, chromium, chromium_path
+from davis_slice import DAVIS, write_davis_slice
 from drugforge.molecules.panel import list_panel
+from drugforge.workflows.dti import DTITrainConfig, run_dti_train
 from drugforge.workflows.screen import ScreenConfig, run_screen
 from serving import ServerProcess, make_key
 
@@ -51,6 +53,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     _need_browser()
     data = tmp_path_factory.mktemp("webapp")
     key = make_key(data, "browser")
+    slice_dir = write_davis_slice(tmp_path_factory.mktemp("davis"), n_drugs=8, n_targets=15)
+    run_dti_train(DTITrainConfig(pairs=str(slice_dir / "pairs.csv"),  # a model for #/binding
+                                 drugs=str(slice_dir / "drugs.csv"),
+                                 targets=str(slice_dir / "targets.csv"), split="column:split",
+                                 model="pair-gbm", out=str(data / "models" / "kinases"),
+                                 model_params={"pair-gbm": {"n_members": 2, "n_estimators": 40}},
+                                 quiet=True))  # fmt: skip
     server = ServerProcess(data).start()
     yield server.url, key
     server.stop()
@@ -233,3 +242,26 @@ def test_a_training_run_with_advanced_settings_from_the_page(
     metrics = detail["metrics"]
     assert metrics["target_transform"]["summary"] == "log10 for y"
     assert detail["config"]["split"] == "random"
+
+
+def test_binding_page_ranks_every_target_of_a_dti_model(served: tuple[str, str], page: Any) -> None:
+    url, _ = served
+    smiles = pd.read_csv(DAVIS / "drugs.csv").smiles[0]
+    page.goto(f"{url}/#/binding")
+    page.wait_for_selector("#binding-model option", state="attached")
+    assert page.inner_text("#binding-model").startswith("kinases (test CI")
+    page.fill("#binding-smiles", "C1CC")
+    page.click("#run-binding")
+    page.wait_for_selector("[data-testid=binding-status].error")
+    assert "cannot profile 'C1CC'" in page.inner_text("[data-testid=binding-status]")
+    page.fill("#binding-smiles", smiles)
+    page.click("#run-binding")
+    page.wait_for_selector("#binding-results tbody tr")
+    rows = page.eval_on_selector_all(
+        "#binding-results tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
+    assert len(rows) == 15 and [r[0] for r in rows] == [str(i) for i in range(1, 16)]
+    expected = httpx.post(f"{url}/v1/dti/profile", json={"model": "kinases", "smiles": smiles},
+                          timeout=60).json()["rows"]  # fmt: skip
+    assert [r[1] for r in rows] == [e["target_id"] for e in expected]
+    assert float(rows[0][2]) == pytest.approx(expected[0]["affinity"], abs=1e-3)

@@ -1,12 +1,13 @@
-// The app shell: hash routes (#/, #/molecule?smiles=, #/jobs, #/models) and the navigation.
+// The app shell: hash routes (#/, #/molecule?smiles=, #/binding, #/jobs, #/models) and the navigation.
 
+import { bindingPage } from "./binding.js";
 import { jobsPage, leaveJobs } from "./jobs.js";
 import { moleculePage } from "./molecule.js";
 import { moleculesPage } from "./molecules.js";
 import { modelsPage } from "./models.js";
 
-const ROUTES = { "": moleculesPage, molecule: moleculePage, jobs: jobsPage, models: modelsPage };
-const NAV = { "": "molecules", molecule: "molecules", jobs: "jobs", models: "models" };
+const ROUTES = { "": moleculesPage, molecule: moleculePage, binding: bindingPage, jobs: jobsPage, models: modelsPage };
+const NAV = { "": "molecules", molecule: "molecules", binding: "binding", jobs: "jobs", models: "models" };
 
 async function route() {
   const path = (location.hash.replace(/^#\/?/, "").split("?")[0] || "").replace(/\/$/, "");
