@@ -215,6 +215,10 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
             "papers, not rerun here): DeepDTA CI 0.878 / MSE 0.261, GraphDTA 0.893 / 0.229, "
             "MGraphDTA 0.900 / 0.207, MSGNN-DTA 0.906 / 0.195. DeepPurpose was not run beside "
             "it (see the reading).\n\n" + body_of(davis) + "\n")
+        speed = RESULTS / "dti" / "screen_speed.md"
+        if speed.is_file():
+            parts.append("\n### `dti screen` throughput and peak memory on MOSES "
+                         "(`python benchmarks/dti_screen_speed.py`)\n\n" + body_of(speed) + "\n")
     if notes.is_file():
         parts.append("\n" + notes.read_text())
     (REPO / "docs" / "benchmarks.md").write_text("".join(parts))
