@@ -92,11 +92,12 @@ def test_model_overfits_50_pairs_and_round_trips(davis: Path, name: str) -> None
 
 def test_cli_end_to_end(davis: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = tmp_path / "model"
-    code, out, err = run(["dti", "train", *_files(davis), "--split", "column:split",
+    code, out, err = run(["dti", "train", *_files(davis),  # the split column is the default
                           "--model", "pair-gbm", *_params("pair-gbm"), "--require", "ci>=0.5",
                           "--out", str(model), "--quiet"], capsys)  # fmt: skip
     assert code == 0, err
     result = json.loads(out)
+    assert json.loads((model / "config.json").read_text())["split"] == "column:split"
     assert {"ci", "mse", "rm2", "pearson", "spearman"} <= set(result["test"])
     assert result["test"]["ci"] > 0.6
     split = json.loads((model / "split.json").read_text())

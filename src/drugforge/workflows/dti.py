@@ -45,8 +45,10 @@ class DTITrainConfig(RunConfig):
                        "and --targets) or one table smiles,target_sequence[,affinity][,split]")
     drugs: str | None = Field(default=None, description="drugs.csv: drug_id,smiles")
     targets: str | None = Field(default=None, description="targets.csv: target_id,target_sequence")
-    split: str = Field(default="random", description="column:NAME (train*/valid*/test values, "
-                       "e.g. DeepDTA's folds), random, cold-drug, cold-target or cold-both")
+    split: str | None = Field(default=None, description="column:NAME (train*/valid*/test "
+                              "values, e.g. DeepDTA's folds), random, cold-drug, cold-target or "
+                              "cold-both (default: column:split when the pairs have a 'split' "
+                              "column, else random)")  # fmt: skip
     split_sizes: tuple[float, float, float] = Field(
         default=(0.8, 0.1, 0.1), description="train,val,test fractions (random and cold splits)",
         json_schema_extra={"cli": {"parse": "fractions", "metavar": "TRAIN,VAL,TEST"}})
@@ -72,8 +74,8 @@ class DTITrainConfig(RunConfig):
 
     @field_validator("split")
     @classmethod
-    def _known_split(cls, value: str) -> str:
-        return check_split_spec(value)
+    def _known_split(cls, value: str | None) -> str | None:
+        return None if value is None else check_split_spec(value)
 
     @field_validator("model")
     @classmethod
@@ -152,12 +154,13 @@ def _choose(config: DTITrainConfig, train: PairDataset, log: Any) -> tuple[Model
                                                                            AutoResult | None]:  # fmt: skip
     if config.model != "auto":
         return ModelSpec(config.model, dict(config.model_params.get(config.model, {}))), None
-    log(f"auto: {config.cv_folds}-fold cross-validation ({config.split} folds) of "
+    log(f"auto: {config.cv_folds}-fold cross-validation ({config.split or 'random'} folds) of "
         f"{', '.join(config.auto_pool)} on {len(train)} training pairs")
     light = {n: {**config.model_params.get(n, {}), **_CV_LIGHT.get(n, {})}
              for n in config.auto_pool}  # fmt: skip
     auto = select_model(train, config.auto_pool,
-                        lambda d: cv_folds(d, config.split, config.cv_folds, config.seed),
+                        lambda d: cv_folds(d, config.split or "random", config.cv_folds,
+                                           config.seed),
                         _factory(), seed=config.seed, model_params=light, log=log)  # fmt: skip
     best = auto.best
     # the final fit uses the configured ensemble sizes, not the light ones of the CV
@@ -209,6 +212,10 @@ def run_dti_train(config: DTITrainConfig) -> DTITrainResult:
         f"{len(set(data.drug_ids))} drugs and {len(set(data.target_ids))} targets"
         + (f", {counts['n_invalid']} invalid skipped" if counts["n_invalid"] else "")
         + (f", {counts['n_unlabelled']} unlabelled" if counts["n_unlabelled"] else ""))
+    if config.split is None:  # DeepDTA-style files carry their folds
+        config = config.model_copy(
+            update={"split": "column:split" if "split" in data.extra else "random"})
+    assert config.split is not None
     split = split_pairs(data, config.split, sizes=config.split_sizes, seed=config.seed)
     if len(split.test) == 0:
         raise InputError(f"split '{config.split}' left no test pairs", path=config.pairs)
