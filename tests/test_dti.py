@@ -119,6 +119,8 @@ def test_cli_end_to_end(davis: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "affinity_measured" in pred.columns
     assert pred.error[2] == "drug_id 'unknown-drug' is not in drugs.csv" and pred.affinity[2] == ""
     assert all(pred.error[i] == "" for i in (0, 1, 3, 4, 5))
+    stds = [float(pred.affinity_std[i]) for i in (0, 1, 3, 4, 5)]
+    assert all(0.05 < s < 2.0 for s in stds), stds  # pKd error bars, not the raw spread x 50
     loaded = load_model(model)
     direct = loaded.predict(read_pair_data(tmp_path / "query.csv", davis / "drugs.csv",
                                            davis / "targets.csv", unknown_ids="mark").inputs)

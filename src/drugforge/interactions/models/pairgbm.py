@@ -17,7 +17,13 @@ import lightgbm as lgb
 import numpy as np
 
 from drugforge.core.predictor import ModelState, TaskType, as_2d_targets, check_state_format
-from drugforge.interactions.models.base import PairPredictor, as_pairs, featurize_pairs
+from drugforge.interactions.models.base import (
+    PairPredictor,
+    as_pairs,
+    ensemble_dist,
+    featurize_pairs,
+    noise_variance,
+)
 
 __all__ = ["PairGBM"]
 
@@ -104,7 +110,8 @@ class PairGBM(PairPredictor):
             ok = ~np.isnan(Yv[:, 0])
             if ok.any():
                 Fv = self._matrix([p for p, k in zip(as_pairs(X_val), ok, strict=True) if k])
-                valid = lgb.Dataset(Fv, Yv[ok, 0], reference=train)
+                yv = Yv[ok, 0]
+                valid = lgb.Dataset(Fv, yv, reference=train)
         self.boosters_: list[lgb.Booster] = []
         for k in range(self.n_members):
             callbacks: list[Any] = []
@@ -114,17 +121,18 @@ class PairGBM(PairPredictor):
                                 valid_sets=[valid] if valid is not None else None,
                                 callbacks=callbacks)  # fmt: skip
             self.boosters_.append(booster)
+        self.noise_var_ = noise_variance(yv, self._member_preds(Fv)) if valid is not None else 0.0
         self.n_tasks_ = 1
         return self
 
-    def predict_dist(self, X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
-        F = self._matrix(X)
-        outs = np.stack([
+    def _member_preds(self, F: np.ndarray) -> np.ndarray:
+        return np.stack([
             b.predict(F, num_iteration=b.best_iteration or None, num_threads=self.n_threads)
             for b in self.boosters_
         ])  # (members, n)
-        std = outs.std(axis=0)[:, None] if len(self.boosters_) > 1 else None
-        return outs.mean(axis=0)[:, None], std
+
+    def predict_dist(self, X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
+        return ensemble_dist(self._member_preds(self._matrix(X)), self.noise_var_)
 
     def get_state(self) -> ModelState:
         params = self.get_params()
@@ -132,12 +140,13 @@ class PairGBM(PairPredictor):
         params["target_featurizers"] = list(self.target_featurizers)
         models = [b.model_to_string(num_iteration=b.best_iteration or None) for b in self.boosters_]
         return ModelState({}, {"model": self.name, "format": _FORMAT, "params": params,
-                               "boosters": models})  # fmt: skip
+                               "boosters": models, "noise_var": self.noise_var_})  # fmt: skip
 
     @classmethod
     def from_state(cls, state: ModelState) -> Self:
         check_state_format(state.meta, cls.name, _FORMAT)
         model = cls(**state.meta["params"])
         model.boosters_ = [lgb.Booster(model_str=text) for text in state.meta["boosters"]]
+        model.noise_var_ = float(state.meta["noise_var"])
         model.n_tasks_ = 1
         return model

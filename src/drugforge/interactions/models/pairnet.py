@@ -37,7 +37,9 @@ from drugforge.interactions.models.base import (
     PairFeatures,
     PairPredictor,
     as_pairs,
+    ensemble_dist,
     featurize_pairs,
+    noise_variance,
 )
 from drugforge.proteins.models.cnn import ResidueCNN, ResidueCNNConfig
 
@@ -229,23 +231,27 @@ class PairNet(PairPredictor):
             self.members_.append(module)
             self.history_.append({"member": k, "best_epoch": result.best_epoch,
                                   "best_val_loss": result.best_val_loss})  # fmt: skip
+        self.noise_var_ = 0.0
+        if len(val_pairs):
+            self.noise_var_ = noise_variance(Yv[:, 0], self._member_preds(Fv))
         return self
 
+    def _member_preds(self, F: PairFeatures) -> np.ndarray:
+        """``(members, n)`` predictions in target units."""
+        data = self._data(F, None)
+        return np.stack([self.scaler_.inverse(predict_torch(m, data, _forward,
+                                                            batch_size=4096))[:, 0]
+                         for m in self.members_])  # fmt: skip
+
     def predict_dist(self, X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
-        data = self._data(self._features(X), None)
-        outs = np.stack([
-            self.scaler_.inverse(predict_torch(m, data, _forward, batch_size=4096))
-            for m in self.members_
-        ])  # (members, n, 1)
-        std = outs.std(axis=0) if len(self.members_) > 1 else None
-        return outs.mean(axis=0), std
+        return ensemble_dist(self._member_preds(self._features(X)), self.noise_var_)
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> ModelState:
         arrays: dict[str, np.ndarray] = {
             "drug_mu": self.drug_mu_, "drug_sd": self.drug_sd_,
             "target_mu": self.target_mu_, "target_sd": self.target_sd_,
-            **self.scaler_.to_arrays("y_"),
+            "noise_var": np.array([self.noise_var_]), **self.scaler_.to_arrays("y_"),
         }  # fmt: skip
         for k, module in enumerate(self.members_):
             arrays.update(module_to_arrays(module, f"m{k}."))
@@ -264,6 +270,7 @@ class PairNet(PairPredictor):
         model.drug_mu_, model.drug_sd_ = a["drug_mu"], a["drug_sd"]
         model.target_mu_, model.target_sd_ = a["target_mu"], a["target_sd"]
         model.scaler_ = ColumnScaler.from_arrays(a, "y_")
+        model.noise_var_ = float(a["noise_var"][0])
         model.arch_ = PairNetConfig(**state.meta["arch"])
         model.members_ = []
         for k in range(int(model.n_members)):
