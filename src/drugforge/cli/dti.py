@@ -49,11 +49,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_options(predict, DTIPredictConfig, ["model_dir", "pairs", "drugs", "targets", "out",
                                             "encoding", "force", "quiet"])  # fmt: skip
     screen = sub.add_parser("screen", help="score a library of any size against one target")
-    screen.add_argument("model_dir", metavar="MODEL_DIR")
-    screen.add_argument("library", metavar="LIBRARY")
+    add_options(screen, DTIPredictConfig, ["model_dir"])
+    add_options(screen, ScreenConfig, ["library"])
     target = screen.add_mutually_exclusive_group(required=True)
-    target.add_argument("--target-sequence", metavar="SEQ", help="the protein sequence")
-    target.add_argument("--target-id", metavar="ID",
+    target.add_argument("--target-sequence", metavar="SEQ", default=argparse.SUPPRESS,
+                        help=ScreenConfig.model_fields["target_sequence"].description)
+    target.add_argument("--target-id", metavar="ID", default=argparse.SUPPRESS,
                         help="a target the model was trained on (its targets.csv)")
     add_options(screen, ScreenConfig, _SCREEN_OPTIONS)
     profile = sub.add_parser("profile", help="rank the model's targets for one molecule")
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         from drugforge.workflows.screen import ScreenConfig, run_screen
 
         load_pair_model(args.model_dir)  # a one-line error for a molecule model
-        sequence = resolve_target(args.model_dir, args.target_sequence, args.target_id)
+        sequence = resolve_target(args.model_dir, getattr(args, "target_sequence", None),
+                                  getattr(args, "target_id", None))  # fmt: skip
         given = {k: v for k, v in vars(args).items() if k in _SCREEN_OPTIONS}
         rank = given.pop("rank", None) or "affinity"  # strongest binders first by default
         config = build_config(ScreenConfig, given, library=args.library,
