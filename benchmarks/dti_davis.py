@@ -94,6 +94,15 @@ def report() -> str:
         lines.append(f"| {setting} | {method} | {len(g)} | {ms(g, 'ci')} | {ms(g, 'mse')} | {ms(g, 'rm2')} "
                      f"| {secs} |")  # fmt: skip
     text = "\n".join(lines) + "\n"
+    peer = OUT / "deeppurpose_runs.jsonl"
+    if peer.is_file():
+        runs = [json.loads(line) for line in peer.read_text().splitlines() if line.strip()]
+        text += ("\nDeepPurpose 0.1.5 CNN-CNN (DeepDTA) on the same split and machine "
+                 "(`benchmarks/peers/deeppurpose_davis.py`):\n\n"
+                 "| epochs | CI | MSE | train s | s per epoch | threads |\n|---|---|---|---|---|---|\n")
+        for r in runs:
+            text += (f"| {r['epochs']} | {r['ci']:.3f} | {r['mse']:.3f} | {r['train_s']:.0f} | "
+                     f"{r['s_per_epoch']:.0f} | {r['threads']} |\n")
     (OUT / "davis.md").write_text(text)
     return text
 
