@@ -103,7 +103,10 @@ def drug_features(name: str, smiles: Sequence[str]) -> np.ndarray:
     if name == "chem-lm" or name.startswith("chem-lm:"):
         model = _chem_lm(name.partition(":")[2] or "chem-lm")
         return np.asarray(model.embed(list(smiles)), np.float32)
-    return np.asarray(featurize_many([get_featurizer(name)], list(smiles)), np.float32)
+    # no feature cache: pairs are featurized once per distinct molecule already, and a library
+    # screen's molecules would fill the cache's 512 MiB in every worker for nothing
+    return np.asarray(featurize_many([get_featurizer(name)], list(smiles), cache=False),
+                      np.float32)  # fmt: skip
 
 
 def target_features(name: str, seqs: Sequence[str]) -> np.ndarray:
