@@ -206,15 +206,16 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
     if davis.is_file():
         parts.append(
             "\n## 10. Drug-target affinity on DAVIS (issue 15)\n\n"
-            "`python benchmarks/dti_davis.py --settings setting1 --seeds 0 --model pair-nn`, then "
-            "`--report`. Setting 1 is DeepDTA's: train on the folds `train0..train4`, score "
+            "`python benchmarks/dti_davis.py --settings setting1,cold-drug,cold-target,cold-both "
+            "--seeds 0,1,2,3,4 --model pair-nn` (each run appends its rows), then `--report`. On "
+            "this machine (x86_64, 2 cores, shared with other jobs part of the time). Setting 1 is DeepDTA's: train on the folds `train0..train4`, score "
             "`test` (5,010 pairs); 10 % of the training pairs are held out for early stopping "
             "and the uncertainty calibration. The per-drug and per-target mean rows predict each "
             "test pair by its drug's (target's) mean training affinity: what a model knows beyond "
             "them is what it learnt about the pair. Published setting-1 figures (GPU, from the "
             "papers, not rerun here): DeepDTA CI 0.878 / MSE 0.261, GraphDTA 0.893 / 0.229, "
-            "MGraphDTA 0.900 / 0.207, MSGNN-DTA 0.906 / 0.195. DeepPurpose was not run beside "
-            "it (see the reading).\n\n" + body_of(davis) + "\n")
+            "MGraphDTA 0.900 / 0.207, MSGNN-DTA 0.906 / 0.195. DeepPurpose's CNN-CNN ran one "
+            "epoch beside it: its 100 epochs would take about 9 hours here (see the reading).\n\n" + body_of(davis) + "\n")
         speed = RESULTS / "dti" / "screen_speed.md"
         if speed.is_file():
             parts.append("\n### `dti screen` throughput and peak memory on MOSES "
