@@ -75,7 +75,8 @@ def main() -> None:
                                    cls_hidden_dims=[1024, 1024, 512], train_epoch=args.epochs,
                                    LR=0.001, batch_size=256, cnn_drug_filters=[32, 64, 96],
                                    cnn_target_filters=[32, 64, 96], cnn_drug_kernels=[4, 6, 8],
-                                   cnn_target_kernels=[4, 8, 12])  # fmt: skip
+                                   cnn_target_kernels=[4, 8, 12],
+                                   result_folder=str(HERE / "work" / "deeppurpose"))  # fmt: skip
     model = models.model_initialize(**config)
     t0 = time.perf_counter()
     model.train(tr, va)
