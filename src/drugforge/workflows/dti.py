@@ -163,22 +163,20 @@ def _choose(config: DTITrainConfig, train: PairDataset, log: Any) -> tuple[Model
                                            config.seed),
                         _factory(), seed=config.seed, model_params=light, log=log)  # fmt: skip
     best = auto.best
-    # the final fit uses the configured ensemble sizes, not the light ones of the CV
     if best.name == "ensemble":
+        members = best.params["member_params"]
         params = {**best.params, "member_params": {
-            m: {**p, **{k: v for k, v in config.model_params.get(m, {}).items()},
-                **({"n_members": _default_members(m)} if "n_members" not in
-                   config.model_params.get(m, {}) else {})}
-            for m, p in best.params["member_params"].items()}}  # fmt: skip
+            m: _final_params(config, m, p) for m, p in members.items()}}  # fmt: skip
         return ModelSpec("pair-ensemble", params), auto
-    params = dict(best.params)
-    params.pop("n_members", None)
-    params.update(config.model_params.get(best.name, {}))
-    return ModelSpec(best.name, params), auto
+    return ModelSpec(best.name, _final_params(config, best.name, best.params)), auto
 
 
-def _default_members(name: str) -> int:
-    return int(build_pair_model(name).get_params()["n_members"])
+def _final_params(config: DTITrainConfig, name: str, cv_params: dict[str, Any]) -> dict[str, Any]:
+    """The CV's parameters of ``name`` without its light ensemble size: the final fit uses the
+    configured size (``--model-param``), else the model's default."""
+    params = {k: v for k, v in cv_params.items() if k != "n_members"}
+    params.update(config.model_params.get(name, {}))
+    return params
 
 
 def _data_hash(data: PairDataset) -> str:

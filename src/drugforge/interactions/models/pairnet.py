@@ -156,13 +156,20 @@ class PairNet(PairPredictor):
     def _target_names(self) -> list[str]:
         return [] if self.target_encoder == "cnn" else list(self.target_featurizers)
 
-    def _features(self, X: Sequence[Any]) -> PairFeatures:
+    def _raw_features(self, X: Sequence[Any]) -> PairFeatures:
+        """Unscaled features (count fingerprints log1p-compressed)."""
         F = featurize_pairs(as_pairs(X), list(self.drug_featurizers), self._target_names(),
                             codes=self.target_encoder == "cnn")  # fmt: skip
         F.drug = np.log1p(np.maximum(F.drug, 0.0)) if self._log_drug else F.drug
+        return F
+
+    def _scaled(self, F: PairFeatures) -> PairFeatures:
         F.drug = (F.drug - self.drug_mu_) / self.drug_sd_
         F.target = (F.target - self.target_mu_) / self.target_sd_
         return F
+
+    def _features(self, X: Sequence[Any]) -> PairFeatures:
+        return self._scaled(self._raw_features(X))
 
     @property
     def _log_drug(self) -> bool:
@@ -207,12 +214,11 @@ class PairNet(PairPredictor):
         if self.target_encoder not in ("features", "cnn"):
             raise ValueError(f"unknown target_encoder {self.target_encoder!r}; choose from: "
                              "features, cnn")  # fmt: skip
-        raw = featurize_pairs(pairs, list(self.drug_featurizers), self._target_names())
-        drug = np.log1p(np.maximum(raw.drug, 0.0)) if self._log_drug else raw.drug
-        self.drug_mu_, self.drug_sd_ = _scale_stats(drug)
+        raw = self._raw_features(pairs)  # featurized once: the statistics, then the scaled copy
+        self.drug_mu_, self.drug_sd_ = _scale_stats(raw.drug)
         self.target_mu_, self.target_sd_ = _scale_stats(raw.target)
         self.scaler_ = ColumnScaler.fit(Y)
-        F, Fv = self._features(pairs), self._features(val_pairs)
+        F, Fv = self._scaled(raw), self._features(val_pairs)
         train = self._data(F, self.scaler_.transform(Y))
         val = self._data(Fv, self.scaler_.transform(Yv)) if len(val_pairs) else None
         self.n_tasks_ = 1
