@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 MODELS.add_provider("drugforge.molecules.models")
 MODELS.add_provider("drugforge.interactions.models")
+MODELS.add_provider("drugforge.imaging")
 GENERATORS.add_provider("drugforge.molecules.models.generative")
 
 __all__ = ["__version__"]

@@ -22,7 +22,7 @@ __all__ = ["COMMANDS", "build_parser", "command_module", "main"]
 #: subcommand -> its module under ``drugforge.cli``, in the order ``drugforge --help`` lists them
 COMMANDS: Registry[ModuleType] = Registry("command")
 for _name in ("train", "predict", "evaluate", "export", "screen", "datasets", "models", "demo",
-              "pretrain", "generate", "embed", "profile", "optimize", "benchmark", "dti", "serve",
+              "pretrain", "generate", "embed", "profile", "optimize", "benchmark", "dti", "image", "serve",
               "keys"):
     COMMANDS.register(_name, f"drugforge.cli.{_name}")
 

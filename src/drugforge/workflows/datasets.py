@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from pydantic import Field
 
 from drugforge.core.config import RunConfig
+from drugforge.core.errors import InputError
+from drugforge.imaging.catalog import MEDMNIST, medmnist_info, resolve_medmnist
 from drugforge.molecules.data.catalog import dataset_info, list_datasets
 from drugforge.molecules.data.catalog_load import export_dataset
 
@@ -34,16 +37,31 @@ def format_list() -> str:
     for name in list_datasets():
         info = dataset_info(name)
         rows.append(f"{name:<34} {info.task:<15} {', '.join(info.targets)[:40]:<40} {info.description}")
+    for flag in sorted(MEDMNIST):  # images: the MedMNIST .npz files
+        image = MEDMNIST[flag]
+        classes = f"{len(image.labels)} classes, {image.channels} channel(s)"
+        rows.append(f"{image.name:<34} {image.task:<15} {classes:<40} {image.description}")
     return "\n".join(rows)
 
 
+def _is_image_set(name: str) -> bool:
+    return name.lower().removeprefix("medmnist/") in MEDMNIST
+
+
 def format_info(name: str, mirror: str | None = None) -> str:
-    info = dataset_info(name)
-    lines = [f"{k}: {v}" for k, v in info.to_dict().items()]
+    info = medmnist_info(name).to_dict() if _is_image_set(name) else dataset_info(name).to_dict()
+    lines = [f"{k}: {v}" for k, v in info.items()]
     return "\n".join(lines)
 
 
 def export(name: str, out: str, *, mirror: str | None = None, force: bool = False) -> Path:
+    if _is_image_set(name):  # a copy of the official .npz (mirror, cache or download)
+        dest = Path(out)
+        if dest.exists() and not force:
+            raise InputError("output file exists; use --force to overwrite", path=dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(resolve_medmnist(name, mirror=mirror), dest)
+        return dest
     return export_dataset(name, out, mirror=mirror, force=force)
 
 
