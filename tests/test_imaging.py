@@ -324,3 +324,37 @@ def test_datasets_lists_medmnist(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["datasets", "list"], capsys)
     assert code == 0
     assert "medmnist/pneumoniamnist" in out and "medmnist/breastmnist" in out
+
+
+def test_an_interrupted_fit_resumes_to_the_same_weights(tmp_path: Path,
+                                                        breast: dict[str, np.ndarray],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import signal
+
+    from drugforge.core.training.loop import TrainingInterrupted
+    from drugforge.imaging import classifier as clf
+
+    x, y = _balanced(breast["train_images"], breast["train_labels"], 48)
+    xv, yv = breast["val_images"][:16], breast["val_labels"][:16]
+
+    def make(ckpt: Path, resume: bool = False) -> ImageClassifier:
+        return ImageClassifier(arch="resnet10", max_epochs=3, patience=5, batch_size=16,
+                               device="cpu", seed=2, checkpoint_dir=str(ckpt), resume=resume)  # fmt: skip
+
+    whole = make(tmp_path / "a").fit(x, y, xv, yv)
+    calls = {"n": 0}
+    batch = clf.ImageBatches.batch
+
+    def interrupt_once(self: Any, idx: np.ndarray) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 5:  # the second epoch's second batch
+            signal.raise_signal(signal.SIGINT)
+        return batch(self, idx)
+
+    monkeypatch.setattr(clf.ImageBatches, "batch", interrupt_once)
+    with pytest.raises(TrainingInterrupted):
+        make(tmp_path / "b").fit(x, y, xv, yv)
+    monkeypatch.setattr(clf.ImageBatches, "batch", batch)
+    resumed = make(tmp_path / "b", resume=True).fit(x, y, xv, yv)
+    np.testing.assert_array_equal(whole.predict_dist(xv)[0], resumed.predict_dist(xv)[0])
+    assert resumed.history_[0]["best_epoch"] == whole.history_[0]["best_epoch"]

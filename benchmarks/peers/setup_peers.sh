@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create (or update) the peer-tools virtual environment (Chemprop 2.3.1, ADMET-AI 2.0.1) at benchmarks/.venv-peers.
+# Create (or update) the peer-tools virtual environment (Chemprop 2.3.1, ADMET-AI 2.0.1,
+# torchvision 0.28.0) at benchmarks/.venv-peers.
 #
 # Peers are never project dependencies: they live in this separate venv and are called through
 # their command-line tools. The script is idempotent: rerunning it only installs what is missing.
@@ -22,6 +23,10 @@ TORCH="torch==2.13.0"
 PEERS=(
   "chemprop==2.3.1"
   "admet-ai==2.0.1"  # needs chemprop>=2.2.2; its model weights ship inside the wheel
+  # MedMNIST baseline: torchvision's ResNet-18 and reference recipe. PyPI's wheel is a CUDA build
+  # whose compiled ops cannot load on the CPU torch; only its pure-Python parts (models,
+  # transforms) are used (see README.md, torchvision_medmnist.py).
+  "torchvision==0.28.0"
 )
 # Peers whose own pins conflict with torch 2.13.0: installed with --no-deps ...
 NO_DEPS_PEERS=(
@@ -73,7 +78,7 @@ fi
 "${pip[@]}" check
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as m
-for name in ("torch", "chemprop", "admet-ai", "lightning", "rdkit", "numpy"):
+for name in ("torch", "torchvision", "chemprop", "admet-ai", "lightning", "rdkit", "numpy"):
     try:
         print(f"{name}=={m.version(name)}")
     except m.PackageNotFoundError:

@@ -6,6 +6,7 @@
     frame = api.profile(["CCO", "c1ccccc1O"])          # one row per molecule, errors in place
     pki = api.predict("my-model", ["CCO"])             # a model of the server's store
     api.models()                                       # what the server holds
+    scans = api.image_predict("pneumonia", ["a.png", "b.dcm"])  # an image model, in order
 
     api = Client("http://127.0.0.1:8000", key="df_...")   # jobs and uploads need a key
     library = api.upload("library.smi")["id"]
@@ -20,6 +21,7 @@ require keys).
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 from collections.abc import Sequence
@@ -97,8 +99,26 @@ class Client:
         body = {"model": model, "smiles": smiles}
         return pd.DataFrame(self._call("POST", "/v1/dti/profile", body)["rows"])
 
+    def image_predict(self, model: str, paths_or_bytes: Sequence[str | Path | bytes], *,
+                      saliency: bool = False) -> pd.DataFrame:  # fmt: skip
+        """``POST /v1/image/predict``: classify image files (paths, or a file's bytes) with the
+        server's image model ``model``, in order: ``name``, ``prob_<class>``, ``prob_std``,
+        ``label``, ``error`` (and ``saliency_png``, a base64 PNG of the Grad-CAM overlay)."""
+        images: list[str] = []
+        names: list[str] = []
+        for i, item in enumerate(paths_or_bytes):
+            if isinstance(item, bytes):
+                data, name = item, f"image-{i + 1}"
+            else:
+                data, name = Path(item).read_bytes(), Path(item).name
+            images.append(base64.b64encode(data).decode("ascii"))
+            names.append(name)
+        body = {"model": model, "images": images, "names": names, "saliency": saliency}
+        return pd.DataFrame(self._call("POST", "/v1/image/predict", body)["rows"])
+
     def models(self) -> list[dict[str, Any]]:
-        """``GET /v1/models``: name, model kind, task, targets and test metrics of each."""
+        """``GET /v1/models``: name, model kind, input kind, task, targets and test metrics
+        of each."""
         result: list[dict[str, Any]] = self._call("GET", "/v1/models")["models"]
         return result
 
@@ -117,8 +137,9 @@ class Client:
         return result
 
     def submit(self, kind: str, *, name: str | None = None, **settings: Any) -> dict[str, Any]:
-        """``POST /v1/jobs``: start a ``screen``, ``generate``, ``optimize`` or ``train`` job with
-        that workflow's settings (files as upload ids, models as store names)."""
+        """``POST /v1/jobs``: start a ``screen``, ``generate``, ``optimize``, ``train``,
+        ``dti-train`` or ``image-train`` job with that workflow's settings (files as upload ids,
+        models as store names)."""
         body = {"kind": kind, **({"name": name} if name else {}), **settings}
         job: dict[str, Any] = self._call("POST", "/v1/jobs", body)
         return job

@@ -4,7 +4,10 @@
   molecule in order with ``smiles``, the values and ``error`` ('' when fine): an invalid SMILES
   is a row with an error, never a failed request. More than ``max_molecules`` molecules, or a
   body over ``max_body_bytes``, is 413.
-- ``GET /v1/models`` lists the models in ``DATA_DIR/models``; ``GET /v1/models/{name}`` gives one
+- ``POST /v1/image/predict`` answers ``{"rows": [...]}`` too: one row per base64 image file in
+  order, an unreadable image a row with an error; more than ``max_molecules`` images is 413.
+- ``GET /v1/models`` lists the models in ``DATA_DIR/models`` (with each one's ``input_kind``:
+  molecules, pairs or images); ``GET /v1/models/{name}`` gives one
   model's manifest summary, metrics, configuration and report. A name is checked to be a plain
   name (never joined as a path) and to be a model directory of the store.
 - Uploads and jobs: :mod:`drugforge.api.routes_jobs`; the jobs run in worker processes started
@@ -22,12 +25,12 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
 import pandas as pd
-from fastapi import Depends, FastAPI, Request
+from fastapi import Body, Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -43,16 +46,25 @@ from drugforge.api.settings import ServerSettings
 from drugforge.api.web import web_router
 from drugforge.core.artifacts import MANIFEST, read_json
 from drugforge.core.errors import ArtifactError, DrugforgeError
+from drugforge.core.registry import MODELS
 from drugforge.workflows.dti_apply import (
     DTIPredictPairsConfig,
     DTIProfileMoleculeConfig,
     run_dti_predict_pairs,
     run_dti_profile_molecule,
 )
+from drugforge.workflows.image_apply import ImagePredictInlineConfig, run_image_predict_inline
 from drugforge.workflows.predict import PredictMoleculesConfig, run_predict_molecules
 from drugforge.workflows.profile import ProfileMoleculesConfig, run_profile_molecules
 
 __all__ = ["create_app"]
+
+_IMAGE_EXAMPLES = {
+    "png": {"summary": "one PNG (a 2x2 checkerboard), with its Grad-CAM overlay", "value": {
+        "model": "breast-ultrasound", "names": ["scan-001.png"], "saliency": True,
+        "images": ["iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAADklEQVR42mNg+M/wnwEABgAB/"
+                   "5KZsuwAAAAASUVORK5CYII="]}},
+}  # fmt: skip
 
 
 def _rows(frame: pd.DataFrame) -> dict[str, Any]:
@@ -61,13 +73,21 @@ def _rows(frame: pd.DataFrame) -> dict[str, Any]:
     return {"rows": rows}
 
 
-def _too_many(n: int, settings: ServerSettings) -> JSONResponse | None:
+def _too_many(n: int, settings: ServerSettings, what: str = "molecules") -> JSONResponse | None:
     if n <= settings.max_molecules:
         return None
     return JSONResponse(
-        {"error": f"{n} molecules in one request; the limit is {settings.max_molecules}"},
+        {"error": f"{n} {what} in one request; the limit is {settings.max_molecules}"},
         status_code=413,
     )
+
+
+def _input_kind(model: Any) -> str | None:
+    """What a registered model family takes (molecules, pairs, images); None when unknown."""
+    try:
+        return str(getattr(MODELS.get(str(model)), "input_kind", "any"))
+    except (ValueError, ImportError):  # a family this installation does not have
+        return None
 
 
 def _summary(name: str, path: Path) -> dict[str, Any]:
@@ -76,6 +96,7 @@ def _summary(name: str, path: Path) -> dict[str, Any]:
     return {
         "name": name,
         "model": manifest.get("model"),
+        "input_kind": _input_kind(manifest.get("model")),
         "task": manifest.get("task"),
         "target_names": manifest.get("target_names", []),
         "created": manifest.get("created"),
@@ -165,6 +186,20 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         config = config.model_copy(update={"model": str(model_path(settings, config.model))})
         return await anyio.to_thread.run_sync(
             lambda: _rows(run_dti_profile_molecule(config)), limiter=compute
+        )
+
+    @app.post("/v1/image/predict", summary="classify image files (base64) with an image model, "
+              "optionally with Grad-CAM overlays")  # fmt: skip
+    async def image_predict(
+        config: Annotated[ImagePredictInlineConfig, Body(openapi_examples=_IMAGE_EXAMPLES)],
+        caller: Caller = reader,
+    ) -> Any:
+        too_many = _too_many(len(config.images), settings, "images")
+        if too_many is not None:
+            return too_many
+        config = config.model_copy(update={"model": str(model_path(settings, config.model))})
+        return await anyio.to_thread.run_sync(
+            lambda: {"rows": run_image_predict_inline(config)}, limiter=compute
         )
 
     @app.get("/v1/models", summary="the models of the server's store")

@@ -17,7 +17,13 @@ train      ``data`` (upload or catalog name), ``name``          the attempts; th
                                                                 saved to the store as ``name``
 dti-train  ``pairs``, ``drugs``, ``targets`` (uploads), ``name``  the test metrics; the model
                                                                 is saved to the store
+image-     ``data``, ``val`` (``.npz`` uploads), ``name``        the validation (and test)
+train                                                           metrics; the model is saved to
+                                                                the store
 =========  ===================================================  ==============================
+
+An image-train job takes MedMNIST-style ``.npz`` uploads only: a CSV of image paths or a folder
+would name files on the server.
 
 A drug-target screen is a ``screen`` job with a dti model and ``target_sequence``.
 """
@@ -36,7 +42,7 @@ from drugforge.core.artifacts import MANIFEST
 from drugforge.core.config import config_error
 from drugforge.core.errors import InputError
 
-__all__ = ["JOB_KINDS", "JobKind", "build_config", "model_path"]
+__all__ = ["JOB_KINDS", "TRAIN_KINDS", "JobKind", "build_config", "model_path"]
 
 #: resolves an upload id of the requesting key to its file (InputError when not theirs)
 UploadResolver = Callable[[str], Path]
@@ -63,7 +69,11 @@ JOB_KINDS: dict[str, JobKind] = {
                      frozenset({"out", "force", "quiet"})),
     "dti-train": JobKind("dti.train", "drugforge.workflows.dti:DTITrainConfig", "metrics.csv",
                          frozenset({"out", "force", "quiet"})),
+    "image-train": JobKind("image.train", "drugforge.workflows.image:ImageTrainConfig",
+                           "metrics.csv", frozenset({"out", "force", "quiet", "mirror"})),
 }  # fmt: skip
+#: the kinds whose model joins the store under the job's name
+TRAIN_KINDS = ("train", "dti-train", "image-train")
 
 
 def config_class(kind: JobKind) -> type[BaseModel]:
@@ -130,6 +140,11 @@ def build_config(kind_name: str, settings_in: dict[str, Any], job_dir: Path,
             if values.get(name) is not None:
                 values[name] = str(upload(_text(values[name], name)))
         values.update(out=str(job_dir / "model"), force=True, quiet=False)
+    elif kind_name == "image-train":  # like dti-train; .npz only (a CSV names server files)
+        values["data"] = str(_npz(upload(_text(values.get("data"), "data")), "data"))
+        if values.get("val") is not None:
+            values["val"] = str(_npz(upload(_text(values["val"], "val")), "val"))
+        values.update(out=str(job_dir / "model"), force=True, quiet=False)
     else:  # train: the model goes to the job folder, then to the store when accepted
         data = _text(values.get("data"), "data")
         values["data"] = str(upload(data)) if data.startswith("u_") else safe_name(data, "dataset")
@@ -144,6 +159,13 @@ def _text(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise InputError(f"{field}: give an upload id (POST /v1/uploads answers one)")
     return value
+
+
+def _npz(path: Path, field: str) -> Path:
+    if path.suffix.lower() != ".npz":
+        raise InputError(f"{field}: an image-train job takes a MedMNIST-style .npz upload "
+                         f"(train_images, train_labels[, val_*, test_*]), not '{path.name}'")  # fmt: skip
+    return path
 
 
 def _texts(value: Any) -> list[str]:

@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, PlainTextResponse
 
 from drugforge.api.auth import ApiFailure, Caller, Guard
 from drugforge.api.jobs import JobStore, NotFound, UploadStore, new_id
-from drugforge.api.jobspecs import JOB_KINDS, build_config
+from drugforge.api.jobspecs import JOB_KINDS, TRAIN_KINDS, build_config
 from drugforge.api.runner import JobRunner
 from drugforge.api.settings import ServerSettings, safe_name
 from drugforge.core.errors import InputError
@@ -44,6 +44,9 @@ _JOB_EXAMPLES = {
     "dti-screen": {"summary": "screen a library against one protein with a dti model", "value": {
         "kind": "screen", "library": "u_0123456789abcdef", "models": ["affinity=davis"],
         "target_sequence": "MKKFFDSRREQ", "rank": "affinity", "top": 100}},
+    "image-train": {"summary": "train an image classifier on a MedMNIST-style .npz", "value": {
+        "kind": "image-train", "name": "breast-ultrasound", "data": "u_0123456789abcdef",
+        "arch": "resnet18-half", "max_epochs": 40, "require": ["roc_auc>=0.85"]}},
 }  # fmt: skip
 _JOB_BODY = Body(
     openapi_examples=_JOB_EXAMPLES,  # type: ignore[arg-type]
@@ -93,7 +96,7 @@ def jobs_router(settings: ServerSettings, guard: Guard, store: JobStore, files: 
         name = body.get("name", "")
         if not isinstance(name, str) or len(name) > 200:
             raise InputError("name: a text of at most 200 characters")
-        if kind in ("train", "dti-train"):
+        if kind in TRAIN_KINDS:
             if not name:
                 raise InputError("name: a train job needs the name its model will have in the "
                                  "store")  # fmt: skip

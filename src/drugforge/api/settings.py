@@ -27,7 +27,8 @@ class ServerSettings(RunConfig):
         description="folder of the server's models (DATA_DIR/models/NAME), jobs, uploads and job store",
     )
     max_molecules: int = Field(default=1000, ge=1,
-                               description="most molecules one request may send (413 beyond)")  # fmt: skip
+                               description="most molecules (or images) one request may send "
+                               "(413 beyond)")  # fmt: skip
     max_body_bytes: int = Field(default=2_000_000, ge=1024,
                                 description="largest request body in bytes (413 beyond)")  # fmt: skip
     max_upload_bytes: int = Field(default=500_000_000, ge=1024,

@@ -74,6 +74,13 @@ def _run(kind: str, config: Any, job_dir: Path, settings: ServerSettings) -> dic
                **{f"test_{k}": v for k, v in result.metrics["test"].items()}}  # fmt: skip
         pd.DataFrame([row]).to_csv(job_dir / JOB_KINDS[kind].result, index=False)
         return {"accepted": True, "model": _to_store(result.out, job_dir, settings), **row}
+    if kind == "image-train":
+        row = {"arch": result.arch,
+               **{f"{part}_{k}": v for part in ("validation", "test")
+                  for k, v in result.metrics.get(part, {}).items()
+                  if isinstance(v, int | float)}}  # fmt: skip
+        pd.DataFrame([row]).to_csv(job_dir / JOB_KINDS[kind].result, index=False)
+        return {"accepted": True, "model": _to_store(result.out, job_dir, settings), **row}
     # train: the attempts table is the result; the accepted model joins the store
     rows = [{"attempt": i + 1, "model": a.spec.describe(), "seconds": round(a.seconds, 2),
              "passed": bool(a.gate.get("passed")) if a.gate else None,

@@ -23,7 +23,7 @@ PARSER = {"description": "Classify X-ray, CT, ultrasound or microscopy images. D
 
 _TRAIN = ["data", "val", "arch", "auto_pool", "size", "channels", "n_members", "max_epochs",
           "patience", "batch_size", "lr", "no_augment", "vflip", "no_tta", "class_weight", "device",
-          "seed", "require", "mirror", "encoding", "out", "force", "quiet"]  # fmt: skip
+          "seed", "resume", "require", "mirror", "encoding", "out", "force", "quiet"]  # fmt: skip
 
 
 def config_models() -> tuple[type[BaseModel], ...]:

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from drugforge.core.predictor import ModelState, Predictor, TaskType, check_state_format
 from drugforge.core.training.arrays import arrays_to_module, holdout_split, module_to_arrays
+from drugforge.core.training.checkpoint import latest_checkpoint
 from drugforge.core.training.device import autocast_enabled, resolve_device, seed_everything
 from drugforge.core.training.loop import TrainConfig, fit_torch
 from drugforge.imaging.augment import AugmentConfig, augment_batch, tta_views
@@ -69,7 +70,9 @@ def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     if not n_pos or not n_neg:
         return 0.5
     cuts = np.unique(p)
-    cand = np.concatenate([[0.5], (cuts[:-1] + cuts[1:]) / 2.0]) if len(cuts) > 1 else np.array([0.5])
+    cand = (
+        np.concatenate([[0.5], (cuts[:-1] + cuts[1:]) / 2.0]) if len(cuts) > 1 else np.array([0.5])
+    )
     pred = p[None, :] >= cand[:, None]  # (k, n)
     tpr = (pred & (y == 1)).sum(axis=1) / n_pos
     tnr = (~pred & (y == 0)).sum(axis=1) / n_neg
@@ -125,6 +128,10 @@ class ImageClassifier(Predictor):
         Average the predictions over the test-time views.
     device, precision
         ``auto``: CUDA and bf16 autocast when a GPU is present.
+    checkpoint_dir, resume
+        Checkpoint every epoch of every member under ``checkpoint_dir/member<k>`` (Ctrl-C saves
+        too); ``resume`` continues each member from its newest checkpoint, so an interrupted run
+        ends with the weights an uninterrupted one would have (on CPU).
     """
 
     name = "image-classifier"
@@ -156,6 +163,8 @@ class ImageClassifier(Predictor):
         precision: str = "auto",
         seed: int = 0,
         quiet: bool = True,
+        checkpoint_dir: str | None = None,
+        resume: bool = False,
     ) -> None:
         self.task = task
         self.arch = arch
@@ -180,6 +189,8 @@ class ImageClassifier(Predictor):
         self.precision = precision
         self.seed = seed
         self.quiet = quiet
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
 
     # ------------------------------------------------------------------ inputs
     @classmethod
@@ -220,7 +231,10 @@ class ImageClassifier(Predictor):
 
     # ------------------------------------------------------------------ fit
     def fit(
-        self, X: Sequence[Any] | np.ndarray, y: Any, X_val: Sequence[Any] | np.ndarray | None = None,
+        self,
+        X: Sequence[Any] | np.ndarray,
+        y: Any,
+        X_val: Sequence[Any] | np.ndarray | None = None,
         y_val: Any = None,
     ) -> Self:
         if self.task != "classification":
@@ -248,7 +262,9 @@ class ImageClassifier(Predictor):
         elif self.class_weight is None:
             w = np.ones(n_classes)
         else:
-            raise ValueError(f"unknown class_weight {self.class_weight!r}; choose from: balanced, None")
+            raise ValueError(
+                f"unknown class_weight {self.class_weight!r}; choose from: balanced, None"
+            )
         weight = torch.tensor(w, dtype=torch.float32)
         aug = AugmentConfig(hflip=self.hflip, vflip=self.vflip) if self.augment else None
         train = ImageBatches(torch.from_numpy(images), torch.from_numpy(labels), *self.norm_, aug)
@@ -267,12 +283,17 @@ class ImageClassifier(Predictor):
         for k in range(int(self.n_members)):
             seed_everything(self.seed + k)
             module = self._build()
+            ckpt = Path(self.checkpoint_dir) / f"member{k}" if self.checkpoint_dir else None
             config = TrainConfig(max_epochs=self.max_epochs, lr=self.lr,
                                  weight_decay=self.weight_decay, batch_size=self.batch_size,
                                  patience=self.patience, seed=self.seed + k, quiet=self.quiet,
                                  device=loop_device, precision="bf16" if autocast_enabled(
                                      self.precision, device) else "fp32",
-                                 deterministic=device.type == "cpu")  # fmt: skip
+                                 deterministic=device.type == "cpu",
+                                 checkpoint_dir=str(ckpt) if ckpt else None,
+                                 checkpoint_every=-(-len(train) // self.batch_size),
+                                 resume=bool(self.resume and ckpt and latest_checkpoint(ckpt)),
+                                 keep_checkpoints=1)  # fmt: skip
             result = fit_torch(module, train, val if len(val) else None, loss_fn, config)
             module.to("cpu").eval()
             self.members_.append(module)
@@ -355,6 +376,7 @@ class ImageClassifier(Predictor):
             arrays.update(module_to_arrays(module, f"m{k}."))
         params = self.get_params()
         params["classes"] = None if self.classes is None else [str(c) for c in self.classes]
+        params["checkpoint_dir"], params["resume"] = None, False  # where it was trained: not state
         meta = {"model": self.name, "format": _FORMAT, "params": params,
                 "n_classes": self.n_classes_, "norm": list(self.norm_),
                 "threshold": self.threshold_, "history": self.history_,

@@ -1,4 +1,4 @@
-"""DICOM decoding: one single-frame DICOM file -> float32 ``(H, W, C)`` in ``[0, 1]``.
+"""DICOM decoding: one single-frame DICOM file (or its bytes) -> float32 ``(H, W, C)`` in [0, 1].
 
 The grey levels a radiologist sees are what the model should see, so a grayscale file goes
 through the same steps as a viewer (DICOM PS3.4 N.2, the grayscale pipeline):
@@ -22,6 +22,7 @@ pydicom is imported on first use: it costs a quarter of a second at start-up.
 
 from __future__ import annotations
 
+import io
 import math
 from os import PathLike
 from pathlib import Path
@@ -33,9 +34,19 @@ import numpy.typing as npt
 from drugforge.core.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pydicom.dataset import FileDataset
 
-__all__ = ["DICOM_SUFFIXES", "ImageReadError", "is_dicom_file", "minmax_scale", "read_dicom"]
+__all__ = [
+    "DICOM_SUFFIXES",
+    "ImageReadError",
+    "is_dicom_bytes",
+    "is_dicom_file",
+    "minmax_scale",
+    "read_dicom",
+    "read_dicom_bytes",
+]
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 _MAGIC_OFFSET = 128  # a DICOM file: 128-byte preamble, then b"DICM" (PS3.10 7.1)
@@ -60,6 +71,12 @@ def is_dicom_file(path: str | PathLike[str]) -> bool:
     return head[_MAGIC_OFFSET:] == b"DICM"
 
 
+def is_dicom_bytes(data: bytes, name: str = "") -> bool:
+    """:func:`is_dicom_file` for a file's bytes (``name``'s suffix, else the magic)."""
+    magic = data[_MAGIC_OFFSET : _MAGIC_OFFSET + 4]
+    return Path(name).suffix.lower() in DICOM_SUFFIXES or magic == b"DICM"
+
+
 def read_dicom(path: str | PathLike[str]) -> FloatImage:
     """Read one single-frame DICOM file as float32 ``(H, W, C)`` in ``[0, 1]``, C = 1 or 3.
 
@@ -70,7 +87,18 @@ def read_dicom(path: str | PathLike[str]) -> FloatImage:
         transfer syntax whose decoder plugin is not installed, or pixel data pydicom cannot
         decode (truncated, inconsistent header).
     """
-    ds = _dataset(path)
+    if Path(path).is_dir():
+        raise ImageReadError("is a directory, expected an image file", path=path)
+    return _image(_dataset(path, path), path)
+
+
+def read_dicom_bytes(data: bytes, name: str) -> FloatImage:
+    """:func:`read_dicom` of a file's bytes (an upload); ``name`` labels the errors."""
+    return _image(_dataset(lambda: io.BytesIO(data), name), name)
+
+
+def _image(ds: FileDataset, path: str | PathLike[str]) -> FloatImage:
+    """The pixels of a read dataset; ``path`` labels the errors."""
     if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):
         raise ImageReadError("DICOM file has no pixel data (not an image object)", path=path)
     frames = _number_of_frames(ds, path)
@@ -104,14 +132,18 @@ def read_dicom(path: str | PathLike[str]) -> FloatImage:
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _dataset(path: str | PathLike[str]) -> FileDataset:
+def _dataset(source: str | PathLike[str] | Callable[[], io.BytesIO],
+             path: str | PathLike[str]) -> FileDataset:  # fmt: skip
+    """The dataset of a file, or of the bytes ``source()`` opens (fresh for each try);
+    ``path`` labels the errors."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    if Path(path).is_dir():
-        raise ImageReadError("is a directory, expected an image file", path=path)
+    def opened() -> str | PathLike[str] | io.BytesIO:
+        return source() if callable(source) else source
+
     try:
-        ds = pydicom.dcmread(path)
+        ds = pydicom.dcmread(opened())
     except FileNotFoundError:
         raise ImageReadError("file not found", path=path) from None
     except InvalidDicomError:
@@ -120,7 +152,7 @@ def _dataset(path: str | PathLike[str]) -> FileDataset:
         raise ImageReadError(f"cannot read DICOM file: {_reason(err)}", path=path) from None
     if ds is None:
         try:
-            ds = pydicom.dcmread(path, force=True)
+            ds = pydicom.dcmread(opened(), force=True)
         except Exception as err:  # noqa: BLE001
             raise ImageReadError(f"not a DICOM file: {_reason(err)}", path=path) from None
         if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):

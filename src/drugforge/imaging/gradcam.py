@@ -11,6 +11,7 @@ lower the class probability more than graying out as many random ones.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-__all__ = ["grad_cam", "occlusion_check", "overlay_png"]
+__all__ = ["grad_cam", "occlusion_check", "overlay_png", "overlay_png_bytes"]
 
 
 def _cam_one(module: nn.Module, x: Tensor, classes: Tensor) -> Tensor:
@@ -68,6 +69,21 @@ def overlay_png(image: np.ndarray, cam: np.ndarray, path: Path, *, alpha: float 
                 scale: int = 4) -> Path:  # fmt: skip
     """Write ``image`` (uint8 ``(C, S, S)``) with ``cam`` (``(S, S)`` in [0, 1]) as a jet-coloured
     overlay, enlarged ``scale`` times (nearest neighbour, so pixels stay visible), to ``path``."""
+    img = _overlay(image, cam, alpha, scale)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+def overlay_png_bytes(image: np.ndarray, cam: np.ndarray, *, alpha: float = 0.45,
+                      scale: int = 4) -> bytes:  # fmt: skip
+    """:func:`overlay_png` as the PNG file's bytes (for a response rather than a folder)."""
+    buffer = io.BytesIO()
+    _overlay(image, cam, alpha, scale).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _overlay(image: np.ndarray, cam: np.ndarray, alpha: float, scale: int) -> Image.Image:
     from matplotlib import colormaps
 
     base = image.astype(np.float32) / 255.0
@@ -78,9 +94,7 @@ def overlay_png(image: np.ndarray, cam: np.ndarray, path: Path, *, alpha: float 
     img = Image.fromarray(np.clip(mixed * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="RGB")
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
-    return path
+    return img
 
 
 def occlusion_check(

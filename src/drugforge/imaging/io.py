@@ -1,7 +1,8 @@
 """Image input: one image file, and the tables of images that ``DATA``/``INPUT`` may name.
 
 Every image that enters drugforge is float32 ``(H, W, C)`` with C = 1 (grayscale) or 3 (RGB)
-and values in ``[0, 1]`` (:func:`read_image`); :func:`to_model_input` turns it into the uint8
+and values in ``[0, 1]`` (:func:`read_image`; :func:`read_image_bytes` for a file's bytes, such
+as an upload, through the same decoders); :func:`to_model_input` turns it into the uint8
 ``(channels, size, size)`` a CNN takes. :func:`read_image_table` reads a MedMNIST-style
 ``.npz``, a folder of class folders, a folder of images, a CSV/TSV of paths (and labels) or one
 image file into an :class:`ImageTable` of rows in input order.
@@ -30,7 +31,14 @@ import numpy as np
 import numpy.typing as npt
 
 from drugforge.core.errors import InputError
-from drugforge.imaging.dicom import ImageReadError, is_dicom_file, minmax_scale, read_dicom
+from drugforge.imaging.dicom import (
+    ImageReadError,
+    is_dicom_bytes,
+    is_dicom_file,
+    minmax_scale,
+    read_dicom,
+    read_dicom_bytes,
+)
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -38,6 +46,7 @@ __all__ = [
     "ImageTable",
     "read_dicom",
     "read_image",
+    "read_image_bytes",
     "read_image_table",
     "to_model_input",
 ]
@@ -78,14 +87,30 @@ def read_image(path: PathLikeStr) -> FloatImage:
         raise ImageReadError("file not found", path=path)
     if is_dicom_file(path):
         return read_dicom(path)
-    return _read_pillow(path)
+    return _read_pillow(path, path)
 
 
-def _read_pillow(path: PathLikeStr) -> FloatImage:
+def read_image_bytes(data: bytes, name: str) -> FloatImage:
+    """:func:`read_image` of an image file's bytes (an upload, a request body); ``name`` (the
+    file's name, for its suffix and the error messages) is never opened.
+
+    Raises
+    ------
+    ImageReadError
+        Empty, truncated or corrupt data, an unknown format, a multi-page image, or a DICOM that
+        :func:`read_dicom` refuses.
+    """
+    if is_dicom_bytes(data, name):
+        return read_dicom_bytes(data, name)
+    return _read_pillow(io.BytesIO(data), name)
+
+
+def _read_pillow(source: PathLikeStr | io.BytesIO, path: PathLikeStr) -> FloatImage:
+    """Decode a file (or the bytes of one) with Pillow; ``path`` labels the errors."""
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(path) as opened:
+        with Image.open(source) as opened:
             pages = int(getattr(opened, "n_frames", 1))
             if pages > 1:
                 raise ImageReadError(
@@ -99,7 +124,10 @@ def _read_pillow(path: PathLikeStr) -> FloatImage:
     except ImageReadError:
         raise
     except Image.UnidentifiedImageError:
-        size = Path(path).stat().st_size
+        if isinstance(source, io.BytesIO):
+            size = source.getbuffer().nbytes
+        else:
+            size = Path(source).stat().st_size
         what = "empty file" if size == 0 else "not an image file Pillow can read"
         raise ImageReadError(f"{what} (unknown or corrupt format)", path=path) from None
     except Exception as err:  # noqa: BLE001  # Pillow raises OSError, SyntaxError, ValueError...

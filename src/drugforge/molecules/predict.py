@@ -13,11 +13,25 @@ import numpy as np
 from rdkit import Chem
 
 from drugforge.core.artifacts import LoadedModel, Prediction
+from drugforge.core.errors import ArtifactError
 from drugforge.molecules.chem import StandardizerConfig
 from drugforge.molecules.chem.mol import changed_by_standardizer, standardize_smiles
 from drugforge.molecules.featurize.batch import feature_cache_disabled
 
-__all__ = ["predict_mols", "predict_smiles", "prediction_columns"]
+__all__ = ["check_molecule_model", "predict_mols", "predict_smiles", "prediction_columns"]
+
+#: the command that predicts a model of another input kind
+_OTHER_KINDS = {"images": "drugforge image predict", "pairs": "drugforge dti predict"}
+
+
+def check_molecule_model(loaded: LoadedModel) -> LoadedModel:
+    """``loaded`` when it takes molecules; a model of other inputs is a one-line error (an image
+    model would take each SMILES text for the path of an image file to open)."""
+    kind = str(getattr(loaded.model, "input_kind", "any"))
+    if kind not in ("molecules", "any"):
+        use = f"; use '{_OTHER_KINDS[kind]}'" if kind in _OTHER_KINDS else ""
+        raise ArtifactError(f"this model takes {kind}, not molecules{use}", path=loaded.path)
+    return loaded
 
 
 def prediction_columns(loaded: LoadedModel, existing: set[str]) -> dict[str, tuple[str, str]]:
@@ -33,6 +47,7 @@ def predict_smiles(
     loaded: LoadedModel, smiles: list[str], *, batch_size: int = 2048, quiet: bool = True
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Predict for raw SMILES; returns (mean (n,t), std (n,t), error text per row)."""
+    check_molecule_model(loaded)
     result = loaded.predict(smiles, batch_size=batch_size, quiet=quiet)
     return result.mean, result.std, result.errors
 
@@ -49,6 +64,7 @@ def predict_mols(
     SMILES path (:func:`standardize_smiles`), exactly as ``drugforge predict`` does. Features equal
     those of the SMILES path up to the order of floating-point sums.
     """
+    check_molecule_model(loaded)
     config = StandardizerConfig.from_dict(loaded.standardizer)
     result = Prediction.empty(len(mols), len(loaded.target_names))
     ready: list[Chem.Mol | str] = []

@@ -47,5 +47,12 @@ WORKFLOWS.register("dti.profile", f"{_W}.dti_apply:run_dti_profile",
                    "rank a drug-target model's targets for one molecule")
 WORKFLOWS.register("dti.profile.molecule", f"{_W}.dti_apply:run_dti_profile_molecule",
                    "dti profile of one molecule given inline (the REST API)")
+WORKFLOWS.register("image.train", f"{_W}.image:run_image_train", "train an image classifier")
+WORKFLOWS.register("image.predict", f"{_W}.image_apply:run_image_predict",
+                   "predict every image of an input")
+WORKFLOWS.register("image.predict.inline", f"{_W}.image_apply:run_image_predict_inline",
+                   "predict image files given inline (the REST API)")
+WORKFLOWS.register("image.evaluate", f"{_W}.image:run_image_evaluate",
+                   "score a saved image model on labelled images")
 WORKFLOWS.register("benchmark.moses", f"{_W}.benchmark:run_moses_benchmark",
                    "the MOSES metrics of generated molecules")

@@ -15,6 +15,7 @@ part, else its ``val`` part; or a folder/CSV) and writes a report.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,8 @@ class ImageTrainConfig(RunConfig):
     class_weight: str | None = Field(default="balanced", description="balanced or none")
     device: str = Field(default="auto", description="auto (GPU when present), cpu or cuda")
     seed: int = 0
+    resume: bool = Field(default=False, description="continue an interrupted run from its "
+                         "checkpoints (OUT.ckpt/, kept until the model is saved)")  # fmt: skip
     require: list[str] = Field(default_factory=list, description="e.g. \"roc_auc>=0.95\" (repeatable)")
     mirror: str | None = Field(default=None, description="folder with MedMNIST .npz files "
                                "(for a dataset name; default $DRUGFORGE_DATA_MIRROR)")  # fmt: skip
@@ -230,12 +233,18 @@ def _hash(*arrays: np.ndarray) -> str:
 
 
 def _model(config: ImageTrainConfig, arch: str, classes: list[str], channels: int) -> ImageClassifier:
-    return ImageClassifier(arch=arch, size=config.size, channels=channels,
+    return ImageClassifier(checkpoint_dir=str(_checkpoints(config) / arch), resume=config.resume,
+                           arch=arch, size=config.size, channels=channels,
                            n_classes=len(classes), classes=classes, n_members=config.n_members,
                            max_epochs=config.max_epochs, patience=config.patience,
                            lr=config.lr, batch_size=config.batch_size, augment=not config.no_augment,
                            vflip=config.vflip, tta=not config.no_tta, class_weight=config.class_weight,
                            device=config.device, seed=config.seed, quiet=config.quiet)  # fmt: skip
+
+
+def _checkpoints(config: ImageTrainConfig) -> Path:
+    out = Path(config.out)
+    return out.with_name(out.name + ".ckpt")
 
 
 def score_model(model: ImageClassifier, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
@@ -344,6 +353,7 @@ def run_image_train(config: ImageTrainConfig) -> ImageTrainResult:
                "seed": config.seed, "source": str(source)},
         metrics=metrics, force=config.force,
     )  # fmt: skip
+    shutil.rmtree(_checkpoints(config), ignore_errors=True)
     log(f"saved: {saved} ({time.perf_counter() - started:.0f} s)")
     return ImageTrainResult(saved, model.arch, metrics, model)
 

@@ -20,7 +20,7 @@ from drugforge.core.config import RunConfig
 from drugforge.core.errors import InputError
 from drugforge.core.runtime import check_output_path, make_logger
 from drugforge.molecules.data.io import read_molecules, write_table
-from drugforge.molecules.predict import predict_smiles, prediction_columns
+from drugforge.molecules.predict import check_molecule_model, predict_smiles, prediction_columns
 
 
 @dataclass
@@ -74,7 +74,7 @@ def predict_file(
     log = make_logger(quiet)
     out_path = check_output_path(out, force) if out is not None else None
     started = time.perf_counter()
-    loaded = load_model(model_dir)
+    loaded = check_molecule_model(load_model(model_dir))  # before reading the input
     column = smiles_column
     table = read_molecules(data, smiles_column=column, target_columns=[], encoding=encoding)
     frame = table.frame.copy()
@@ -107,7 +107,7 @@ class PredictMoleculesConfig(RunConfig):
 
 def run_predict_molecules(config: PredictMoleculesConfig) -> pd.DataFrame:
     """``smiles``, one column per target and ``<target>_std``, ``error``: one row per input."""
-    loaded = _loaded(config.model)
+    loaded = check_molecule_model(_loaded(config.model))
     pred = loaded.predict(config.smiles)
     frame = pd.DataFrame({"smiles": list(config.smiles)})
     columns = prediction_columns(loaded, {"smiles", "error"})

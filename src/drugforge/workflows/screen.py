@@ -370,6 +370,10 @@ def _model_specs(models: Sequence[str], target_sequence: str | None = None) -> t
         else:
             columns = tuple(f"{name}_{t}" if named or clash else t for t in model.target_names)
         pairs = getattr(model.model, "input_kind", "") == "pairs"
+        if not pairs:
+            from drugforge.molecules.predict import check_molecule_model
+
+            check_molecule_model(model)  # an image model cannot score a library
         if pairs and not target_sequence:
             raise InputError("a drug-target model needs the target's sequence (--target-sequence; "
                              "'drugforge dti screen' also takes --target-id)", path=path)  # fmt: skip

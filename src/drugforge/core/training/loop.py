@@ -292,7 +292,7 @@ def fit_torch(
         min_total=0,
         completed=state.step if step_mode else len(state.history),
         metrics=True,
-        lines_off_terminal=step_mode,  # epochs are few; steps of a long run go to log files
+        lines_off_terminal=True,  # a long run's log file gets one line per period
     )
 
     def save_checkpoint() -> Path:
@@ -331,6 +331,7 @@ def fit_torch(
             progress.line(f"loss {train_loss:.4f}{val}  {rate:,.0f} {stream.unit}/s")
         else:
             progress.update(1, f"{rate:,.0f} {stream.unit}/s", _losses(train_loss, val_loss))
+            progress.line(f"{_losses(train_loss, val_loss)}  {rate:,.0f} {stream.unit}/s")
         if not has_val:  # nothing to monitor: the last period is the one kept
             state.best_period, state.best_step = index, state.step
         elif val_loss < state.best_loss - config.min_delta:

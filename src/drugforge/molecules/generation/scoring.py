@@ -384,11 +384,12 @@ class _ModelScorer:
 
     def __init__(self, path: str, target: str | None) -> None:
         from drugforge.core.artifacts import load_model
+        from drugforge.molecules.predict import check_molecule_model
 
         directory = Path(path)
         if not directory.is_dir():
             raise ArtifactError("model directory not found", path=directory)
-        self.loaded = load_model(directory)
+        self.loaded = check_molecule_model(load_model(directory))
         names = self.loaded.target_names
         if target is None:
             if len(names) != 1:

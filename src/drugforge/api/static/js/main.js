@@ -1,13 +1,16 @@
-// The app shell: hash routes (#/, #/molecule?smiles=, #/binding, #/jobs, #/models) and the navigation.
+// The app shell: hash routes (#/, #/molecule?smiles=, #/binding, #/images, #/jobs, #/models) and the
+// navigation.
 
 import { bindingPage } from "./binding.js";
+import { imagesPage } from "./images.js";
 import { jobsPage, leaveJobs } from "./jobs.js";
 import { moleculePage } from "./molecule.js";
 import { moleculesPage } from "./molecules.js";
 import { modelsPage } from "./models.js";
 
-const ROUTES = { "": moleculesPage, molecule: moleculePage, binding: bindingPage, jobs: jobsPage, models: modelsPage };
-const NAV = { "": "molecules", molecule: "molecules", binding: "binding", jobs: "jobs", models: "models" };
+const ROUTES = { "": moleculesPage, molecule: moleculePage, binding: bindingPage, images: imagesPage, jobs: jobsPage,
+                 models: modelsPage };
+const NAV = { "": "molecules", molecule: "molecules", binding: "binding", images: "images", jobs: "jobs", models: "models" };
 
 async function route() {
   const path = (location.hash.replace(/^#\/?/, "").split("?")[0] || "").replace(/\/$/, "");

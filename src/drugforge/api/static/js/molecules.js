@@ -223,8 +223,10 @@ export async function moleculesPage(root) {
   } }, el("summary", {}, "Draw a structure (JSME editor)"), editorBox, addDrawn);
 
   getJSON("/v1/models").then((body) => {
-    mount(modelSelect, body.models.map((m) => el("option", { value: m.name }, `${m.name} (${m.task || "model"})`)));
-    if (!body.models.length) modelSelect.replaceWith(el("span", { class: "muted" }, "no models in the store yet"));
+    // models of SMILES only: drug-target and image models have their own pages
+    const models = body.models.filter((m) => !m.input_kind || ["molecules", "any"].includes(m.input_kind));
+    mount(modelSelect, models.map((m) => el("option", { value: m.name }, `${m.name} (${m.task || "model"})`)));
+    if (!models.length) modelSelect.replaceWith(el("span", { class: "muted" }, "no models in the store yet"));
   }).catch(() => modelSelect.replaceWith(el("span", { class: "muted" }, "models unavailable")));
 
   mount(root,
