@@ -69,7 +69,8 @@ def run_drugforge(dataset: str, seed: int, args: argparse.Namespace) -> dict[str
         if args.auto_pool:
             cmd += ["--auto-pool", args.auto_pool]
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
+        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+        subprocess.run(cmd, check=True, env=env)
         wall = time.perf_counter() - t0
         metrics = json.loads(Path(f"{tmp}/m/metrics.json").read_text())
         model = load_model(f"{tmp}/m").model
@@ -90,7 +91,7 @@ def run_drugforge(dataset: str, seed: int, args: argparse.Namespace) -> dict[str
         "train_seconds": wall,
         "train_images_per_s": float(np.mean([h["images_per_s"] for h in history])),
         "predict_images_per_s": len(images) / predict_s,
-        "auto": metrics.get("auto"), "machine": machine(),
+        "auto": metrics.get("auto"), "threads": args.threads, "machine": machine(),
     }
 
 
@@ -100,7 +101,7 @@ def run_peer(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "r.json"
         cmd = [str(PEER_PY), str(PEER), "--data", str(_npz(dataset)), "--seed", str(seed),
-               "--out", str(out), "--epochs", str(args.peer_epochs), "--threads", "2", "--quiet"]
+               "--out", str(out), "--epochs", str(args.peer_epochs), "--threads", str(args.threads), "--quiet"]
         subprocess.run(cmd, check=True)
         result = json.loads(out.read_text())
     return {"tool": "torchvision-resnet18", "dataset": dataset, "seed": seed,
@@ -110,7 +111,8 @@ def run_peer(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any
             "train_seconds": result["train_seconds"],
             "train_images_per_s": result["train_images_per_s"],
             "predict_images_per_s": result["predict_images_per_s"],
-            "versions": result.get("versions"), "machine": machine()}  # fmt: skip
+            "versions": result.get("versions"), "threads": args.threads,
+            "machine": machine()}  # fmt: skip
 
 
 def report() -> Path:
@@ -167,8 +169,12 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=40)
     parser.add_argument("--n-members", type=int, default=1)
     parser.add_argument("--peer-epochs", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of both tools")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     if not args.report:
         done = _done()
         for dataset in args.datasets.split(","):

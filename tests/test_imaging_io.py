@@ -20,6 +20,7 @@ from drugforge.imaging.io import (
     ImageReadError,
     read_dicom,
     read_image,
+    read_image_bytes,
     read_image_table,
     to_model_input,
 )
@@ -215,6 +216,39 @@ def test_unreadable_files_raise_one_line_naming_the_file(tmp_path: Path) -> None
         read_image(empty)
     with pytest.raises(ImageReadError, match="truncated"):
         read_image(truncated)
+
+
+def test_bytes_decode_as_the_file_does_and_fail_with_the_name(tmp_path: Path) -> None:
+    """read_image_bytes (an upload) takes the file's decoders: same pixels, same one-line errors,
+    named by the name given (never opened)."""
+    rng = np.random.default_rng(0)
+    files = [save(rng.integers(0, 256, (9, 7), dtype=np.uint8), tmp_path / "a.png"),
+             save(rng.integers(0, 256, (5, 6, 3), dtype=np.uint8), tmp_path / "b.jpg"),
+             save(np.array([[0, 4096], [65535, 2]], dtype=np.uint16), tmp_path / "c.tif"),
+             sample("CT_small.dcm"), sample("SC_rgb_small_odd.dcm")]  # fmt: skip
+    for path in files:
+        from_bytes = read_image_bytes(path.read_bytes(), "upload")  # DICOM found by its magic
+        np.testing.assert_array_equal(from_bytes, read_image(path))
+        assert from_bytes.dtype == np.float32
+    ds = pydicom.dcmread(sample("CT_small.dcm"))
+    ds.preamble = None  # no 'DICM' magic: the .dcm name says what it is
+    ds.save_as(tmp_path / "bare.dcm", enforce_file_format=False)
+    bare = (tmp_path / "bare.dcm").read_bytes()
+    assert bare[128:132] != b"DICM"
+    np.testing.assert_array_equal(read_image_bytes(bare, "x.dcm"), read_image(files[3]))
+    ct = files[3].read_bytes()
+    syntax = b"1.2.840.10008.1.2.1"  # explicit VR little endian -> a UID that is no syntax
+    garbled = ct.replace(syntax, b"1.2.840.10008.1.9.9", 1)
+    png = files[0].read_bytes()
+    for data, name, reason in ((b"", "e.png", "empty file"),
+                               (garbled, "g.dcm", "cannot read DICOM file: UID is not a transfer"),
+                               (png[: len(png) // 2], "half.png", "truncated"),
+                               (b"not an image", "t.png", "not an image file Pillow can read"),
+                               (sample("rtplan.dcm").read_bytes(), "plan", "no pixel data"),
+                               (b"\0" * 200, "z.dcm", "not a DICOM")):  # fmt: skip
+        with pytest.raises(ImageReadError, match=reason) as info:
+            read_image_bytes(data, name)
+        assert str(info.value).startswith(f"{name}: ") and "\n" not in str(info.value)
 
 
 def test_read_batch_keeps_order_and_zeroes_bad_rows(tmp_path: Path) -> None:

@@ -2,12 +2,13 @@
 
 Paste molecules (one invalid) and read the table, sort, filter and download it; open a molecule
 page; start a screen from the Jobs page with an uploaded library, wait for it and download the
-ranked result. Without Chromium or Playwright the tests skip, except under CI (``CI`` set),
+ranked result; rank a dti model's targets; classify image files with Grad-CAM overlays. Without Chromium or Playwright the tests skip, except under CI (``CI`` set),
 where they fail: the project's ``make test`` installs Chromium (``make browser``).
 """
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import os
 import time
@@ -20,6 +21,7 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
+from breast_slice import train_tiny, write_breast_slice, write_pngs
 from browser import VIEWPORT, chromium, chromium_path
 from davis_slice import DAVIS, write_davis_slice
 from drugforge.molecules.panel import list_panel
@@ -60,6 +62,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
                                  model="pair-gbm", out=str(data / "models" / "kinases"),
                                  model_params={"pair-gbm": {"n_members": 2, "n_estimators": 40}},
                                  quiet=True))  # fmt: skip
+    train_tiny(write_breast_slice(tmp_path_factory.mktemp("breast")),  # a model for #/images
+               data / "models" / "breast")  # fmt: skip
     server = ServerProcess(data).start()
     yield server.url, key
     server.stop()
@@ -265,3 +269,32 @@ def test_binding_page_ranks_every_target_of_a_dti_model(served: tuple[str, str],
                           timeout=60).json()["rows"]  # fmt: skip
     assert [r[1] for r in rows] == [e["target_id"] for e in expected]
     assert float(rows[0][2]) == pytest.approx(expected[0]["affinity"], abs=1e-3)
+
+
+def test_images_page_classifies_files_with_saliency(served: tuple[str, str], page: Any,
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    url, _ = served
+    scans = write_pngs(write_breast_slice(tmp_path), tmp_path / "scans", 2)
+    broken = tmp_path / "scans" / "scan-2-broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    page.goto(f"{url}/#/images")
+    page.wait_for_selector("#image-model option", state="attached")
+    assert page.inner_text("#image-model") == "breast"  # the image models only (not kinases)
+    page.set_input_files("#image-files", [str(p) for p in [*scans, broken]])
+    page.check("#image-saliency")
+    page.click("#run-images")
+    page.wait_for_selector("#image-results tbody tr")
+    rows = page.eval_on_selector_all(
+        "#image-results tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
+    assert [r[:2] for r in rows] == [["1", "scan-0.png"], ["2", "scan-1.png"],
+                                     ["3", "scan-2-broken.png"]]  # fmt: skip
+    assert rows[2][2].startswith("⚠ scan-2-broken.png: cannot read image")
+    assert "1 could not be read" in page.inner_text("[data-testid=images-status]")
+    images = [base64.b64encode(p.read_bytes()).decode() for p in scans]
+    expected = httpx.post(f"{url}/v1/image/predict", json={"model": "breast", "images": images},
+                          timeout=60).json()["rows"]  # fmt: skip
+    assert [r[2] for r in rows[:2]] == [e["label"] for e in expected]  # the predicted labels
+    assert [float(r[4]) for r in rows[:2]] == pytest.approx([e["prob_1"] for e in expected], abs=1e-3)
+    page.wait_for_function("() => { const i = document.querySelectorAll('#image-results img.saliency');"
+                           " return i.length === 2 && [...i].every(x => x.naturalWidth === 112); }")

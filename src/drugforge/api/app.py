@@ -59,11 +59,12 @@ from drugforge.workflows.profile import ProfileMoleculesConfig, run_profile_mole
 
 __all__ = ["create_app"]
 
+_PNG_2X2 = ("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAADklEQVR42mNg+M/wnwEABgAB/"
+            "5KZsuwAAAAASUVORK5CYII=")  # a 2x2 checkerboard, base64
 _IMAGE_EXAMPLES = {
-    "png": {"summary": "one PNG (a 2x2 checkerboard), with its Grad-CAM overlay", "value": {
+    "png": {"summary": "one PNG file, with its Grad-CAM overlay", "value": {
         "model": "breast-ultrasound", "names": ["scan-001.png"], "saliency": True,
-        "images": ["iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAADklEQVR42mNg+M/wnwEABgAB/"
-                   "5KZsuwAAAAASUVORK5CYII="]}},
+        "images": [_PNG_2X2]}},
 }  # fmt: skip
 
 

@@ -70,7 +70,7 @@ JOB_KINDS: dict[str, JobKind] = {
     "dti-train": JobKind("dti.train", "drugforge.workflows.dti:DTITrainConfig", "metrics.csv",
                          frozenset({"out", "force", "quiet"})),
     "image-train": JobKind("image.train", "drugforge.workflows.image:ImageTrainConfig",
-                           "metrics.csv", frozenset({"out", "force", "quiet", "mirror"})),
+                           "metrics.csv", frozenset({"out", "force", "quiet", "resume", "mirror"})),
 }  # fmt: skip
 #: the kinds whose model joins the store under the job's name
 TRAIN_KINDS = ("train", "dti-train", "image-train")
@@ -144,7 +144,8 @@ def build_config(kind_name: str, settings_in: dict[str, Any], job_dir: Path,
         values["data"] = str(_npz(upload(_text(values.get("data"), "data")), "data"))
         if values.get("val") is not None:
             values["val"] = str(_npz(upload(_text(values["val"], "val")), "val"))
-        values.update(out=str(job_dir / "model"), force=True, quiet=False)
+        # a job restarted with the server continues from its epoch checkpoints (none at first)
+        values.update(out=str(job_dir / "model"), force=True, quiet=False, resume=True)
     else:  # train: the model goes to the job folder, then to the store when accepted
         data = _text(values.get("data"), "data")
         values["data"] = str(upload(data)) if data.startswith("u_") else safe_name(data, "dataset")

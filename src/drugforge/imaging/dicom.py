@@ -89,12 +89,23 @@ def read_dicom(path: str | PathLike[str]) -> FloatImage:
     """
     if Path(path).is_dir():
         raise ImageReadError("is a directory, expected an image file", path=path)
-    return _image(_dataset(path, path), path)
+    return _read(path, path)
 
 
 def read_dicom_bytes(data: bytes, name: str) -> FloatImage:
     """:func:`read_dicom` of a file's bytes (an upload); ``name`` labels the errors."""
-    return _image(_dataset(lambda: io.BytesIO(data), name), name)
+    return _read(lambda: io.BytesIO(data), name)
+
+
+def _read(source: str | PathLike[str] | Callable[[], io.BytesIO],
+          path: str | PathLike[str]) -> FloatImage:  # fmt: skip
+    try:
+        return _image(_dataset(source, path), path)
+    except ImageReadError:
+        raise
+    except Exception as err:  # noqa: BLE001  # pydicom parses elements lazily: a garbled one
+        # (a VR, a UID, a window value) fails here, and it is this file's problem, not a bug
+        raise ImageReadError(f"cannot read DICOM file: {_reason(err)}", path=path) from None
 
 
 def _image(ds: FileDataset, path: str | PathLike[str]) -> FloatImage:
