@@ -220,6 +220,22 @@ and without the CLI's Python start-up. The ratio is drugforge / Chemprop without
         if speed.is_file():
             parts.append("\n### `dti screen` throughput and peak memory on MOSES "
                          "(`python benchmarks/dti_screen_speed.py`)\n\n" + body_of(speed) + "\n")
+    medmnist = RESULTS / "medmnist" / "medmnist.md"
+    if medmnist.is_file():
+        body = body_of(medmnist).replace("\n## ", "\n### ")
+        parts.append(
+            "\n## 11. Medical images: MedMNIST at 28 pixels (issue 16)\n\n"
+            "`python benchmarks/medmnist.py --datasets pneumoniamnist --seeds 0,1,2,3,4 --arch "
+            "resnet18-half --max-epochs 20 --peer-epochs 18` and `--datasets breastmnist "
+            "--max-epochs 40 --peer-epochs 90` (each run appends its row), then `--report`. "
+            "drugforge `image train` and torchvision 0.28.0's ResNet-18 (unmodified, trained by "
+            "its reference recipe: SGD 0.05 at batch 128, momentum 0.9, weight decay 1e-4, step "
+            "decay every third of the epochs, random resized crops and flips; "
+            "`benchmarks/peers/torchvision_medmnist.py`) on the same official train part, scored "
+            "on the official validation part; the test parts are held out (checked later with "
+            "`drugforge image evaluate`). Published test figures for orientation (not rerun): "
+            "PneumoniaMNIST ResNet-18 (28) AUC 0.944 / ACC 0.854, AutoML Vision 0.991 / 0.946; "
+            "BreastMNIST ResNet-18 (28) 0.901 / 0.863.\n\n" + body + "\n")
     if notes.is_file():
         parts.append("\n" + notes.read_text())
     (REPO / "docs" / "benchmarks.md").write_text("".join(parts))

@@ -358,3 +358,36 @@ def test_an_interrupted_fit_resumes_to_the_same_weights(tmp_path: Path,
     resumed = make(tmp_path / "b", resume=True).fit(x, y, xv, yv)
     np.testing.assert_array_equal(whole.predict_dist(xv)[0], resumed.predict_dist(xv)[0])
     assert resumed.history_[0]["best_epoch"] == whole.history_[0]["best_epoch"]
+
+
+def test_three_class_folders_train_and_predict_every_class(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    rng = np.random.default_rng(0)
+    data = tmp_path / "classes"
+    for k, name in enumerate(("cyst", "normal", "tumour")):
+        (data / name).mkdir(parents=True)
+        for i in range(12):
+            img = (rng.random((40, 32, 3)) * 80).astype(np.uint8)
+            img[:, :, k] += 120  # the class is the dominant colour channel
+            Image.fromarray(img, mode="RGB").save(data / name / f"{name}{i}.png")
+    out = tmp_path / "m"
+    code, _, err = run(["image", "train", str(data), "--arch", "resnet10", "--max-epochs", "2",
+                        "--device", "cpu", "--out", str(out), "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["classes"] == ["cyst", "normal", "tumour"]
+    assert metrics["data"]["validation"] == 3  # a stratified 10 %: 1 of each 12-image class
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["target_names"] == ["prob_cyst", "prob_normal", "prob_tumour"]
+    assert manifest["standardizer"] == {"size": 28, "channels": 3}
+    pred = tmp_path / "p.csv"
+    code, _, err = run(["image", "predict", str(out), str(data / "tumour"), "--out", str(pred),
+                        "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    with pred.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 12
+    for r in rows:
+        probs = [float(r[f"prob_{c}"]) for c in ("cyst", "normal", "tumour")]
+        assert sum(probs) == pytest.approx(1.0) and r["label"] in ("cyst", "normal", "tumour")
+        assert r["label"] == ("cyst", "normal", "tumour")[int(np.argmax(probs))]

@@ -329,6 +329,16 @@ def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_to_jsonable) + "\n")
 
 
+def write_rejected(out_dir: str | os.PathLike[str], metrics: dict[str, Any]) -> Path:
+    """Where a run whose acceptance gate failed leaves its evaluation: ``OUT.rejected/`` with
+    ``metrics.json`` (nothing is written to ``OUT`` itself); returns that folder."""
+    out = Path(out_dir)
+    rejected = out.with_name(out.name + ".rejected")
+    rejected.mkdir(parents=True, exist_ok=True)
+    write_json(rejected / "metrics.json", metrics)
+    return rejected
+
+
 def save_model(
     out_dir: str | os.PathLike[str],
     model: Predictor,

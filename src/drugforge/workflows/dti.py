@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 
-from drugforge.core.artifacts import save_model, write_json
+from drugforge.core.artifacts import save_model, write_rejected
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import GateFailedError, InputError
 from drugforge.core.evaluation.fit import Evaluation, evaluate_split
@@ -239,9 +239,7 @@ def run_dti_train(config: DTITrainConfig) -> DTITrainResult:
         "train_seconds": round(time.perf_counter() - started, 2),
     }
     if gate is not None and not gate.passed:
-        rejected = out.with_name(out.name + ".rejected")
-        rejected.mkdir(parents=True, exist_ok=True)
-        write_json(rejected / "metrics.json", metrics)
+        rejected = write_rejected(out, metrics)
         raise GateFailedError(f"requirement not met: {gate.summary()}; nothing saved as accepted "
                               f"(the evaluation is in {rejected})", path=config.pairs)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="drugforge-dti-") as tmp:

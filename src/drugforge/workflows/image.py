@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 
-from drugforge.core.artifacts import LoadedModel, load_model, save_model, write_json
+from drugforge.core.artifacts import LoadedModel, load_model, save_model, write_rejected
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import ArtifactError, GateFailedError, InputError
 from drugforge.core.evaluation.gate import (
@@ -339,9 +339,7 @@ def run_image_train(config: ImageTrainConfig) -> ImageTrainResult:
         metrics["gate"] = gate.to_dict()
     metrics["train_seconds"] = round(time.perf_counter() - started, 2)
     if gate is not None and not gate.passed:
-        rejected = out.with_name(out.name + ".rejected")
-        rejected.mkdir(parents=True, exist_ok=True)
-        write_json(rejected / "metrics.json", metrics)
+        rejected = write_rejected(out, metrics)
         raise GateFailedError(f"requirement not met: {gate.summary()}; nothing saved as accepted "
                               f"(the evaluation is in {rejected})", path=config.data)  # fmt: skip
     targets = ["prob_" + classes[1]] if len(classes) == 2 else [f"prob_{c}" for c in classes]

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator
 
-from drugforge.core.artifacts import save_model, write_json
+from drugforge.core.artifacts import save_model, write_rejected
 from drugforge.core.config import RunConfig
 from drugforge.core.errors import GateFailedError, InputError
 from drugforge.core.evaluation.fit import Evaluation, evaluate_split
@@ -360,9 +360,7 @@ def run_train(config: TrainConfig) -> TrainResult:
         "train_seconds": round(time.perf_counter() - started, 2),
     }
     if not accepted:
-        rejected = out.with_name(out.name + ".rejected")
-        rejected.mkdir(parents=True, exist_ok=True)
-        write_json(rejected / "metrics.json", metrics)
+        rejected = write_rejected(out, metrics)
         final.evaluation.write_report(
             rejected, title=f"REJECTED: {final.spec.describe()}", gate=final.gate,
             extra_sections=_selection_sections(final, config),
