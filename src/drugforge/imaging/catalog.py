@@ -117,11 +117,8 @@ def medmnist_info(name: str) -> MedMNISTInfo:
 
 
 def _md5(path: Path) -> str:
-    h = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
 def resolve_medmnist(

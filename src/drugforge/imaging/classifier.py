@@ -320,8 +320,13 @@ class ImageClassifier(Predictor):
         mean, std = self.norm_
         return (torch.from_numpy(images).float() / 255.0 - mean) / std
 
-    def _member_probs(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        """``(members * views, n, n_classes)`` class probabilities."""
+    def class_names(self) -> list[str]:
+        """The class names in index order (``"0"``, ``"1"``... when none were given)."""
+        return [str(c) for c in (self.classes or range(self.n_classes_))]
+
+    def member_probs(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """``(members * views, n, n_classes)`` class probabilities of prepared images (uint8
+        ``(n, C, S, S)``): one slice per ensemble member and test-time view."""
         device = resolve_device(self.device)
         bf16 = autocast_enabled(self.precision, device)
         outs: list[np.ndarray] = []
@@ -344,7 +349,7 @@ class ImageClassifier(Predictor):
         return np.stack(outs).astype(np.float64)
 
     def _probs(self, images: np.ndarray) -> np.ndarray:
-        return self._member_probs(images).mean(axis=0)
+        return self.member_probs(images).mean(axis=0)
 
     def predict_classes(self, X: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(probabilities (n, n_classes), predicted class index (n,))``: the saved threshold
@@ -363,7 +368,7 @@ class ImageClassifier(Predictor):
         if not len(images):
             t = self.n_tasks
             return np.zeros((0, t)), np.zeros((0, t))
-        probs = self._member_probs(images)  # (k, n, C)
+        probs = self.member_probs(images)  # (k, n, C)
         mean, std = probs.mean(axis=0), probs.std(axis=0)
         if self.n_classes_ == 2:
             return mean[:, 1:], std[:, 1:]

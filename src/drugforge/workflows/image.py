@@ -151,14 +151,16 @@ def resolve_image_data(spec: str, mirror: str | None = None) -> Path:
                      f"a MedMNIST name: {', '.join(sorted(MEDMNIST))})", path=spec)  # fmt: skip
 
 
-def _has_part(path: Path, part: str) -> bool:
+def npz_parts(path: Path) -> set[str]:
+    """The parts (``train``, ``val``, ``test``...) an ``.npz`` holds images of; empty for any
+    other input (and for an unreadable file, which the reader then reports)."""
     if path.suffix.lower() != ".npz":
-        return False
+        return set()
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return f"{part}_images" in npz.files
+            return {key.removesuffix("_images") for key in npz.files if key.endswith("_images")}
     except (OSError, ValueError):
-        return False
+        return set()
 
 
 def load_images(table: ImageTable, size: int, channels: int, *, quiet: bool = True,
@@ -249,8 +251,7 @@ def _checkpoints(config: ImageTrainConfig) -> Path:
 
 def score_model(model: ImageClassifier, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     probs, pred = model.predict_classes(images)
-    classes = [str(c) for c in (model.classes or range(model.n_classes_))]
-    return image_metrics(labels, probs, pred, classes)
+    return image_metrics(labels, probs, pred, model.class_names())
 
 
 # ---------------------------------------------------------------------------------- train
@@ -264,17 +265,17 @@ def run_image_train(config: ImageTrainConfig) -> ImageTrainResult:
     requirements = parse_requirements(config.require) if config.require else []
     validate_requirements(requirements, "classification", [])
     source = resolve_image_data(config.data, config.mirror)
+    parts = npz_parts(source)
     train_table = read_image_table(source, part="train", labelled=True, encoding=config.encoding)
     if config.val is not None:
         val_path = resolve_image_data(config.val, config.mirror)
         val_table: ImageTable | None = read_image_table(val_path, part="val", labelled=True,
                                                         encoding=config.encoding)  # fmt: skip
-    elif _has_part(source, "val"):
+    elif "val" in parts:
         val_table = read_image_table(source, part="val", labelled=True)
     else:
         val_table = None
-    test_table = read_image_table(source, part="test", labelled=True) if _has_part(
-        source, "test") else None  # fmt: skip
+    test_table = read_image_table(source, part="test", labelled=True) if "test" in parts else None
     classes = train_table.class_names()
     if len(classes) < 2:
         raise InputError(f"training images need at least 2 classes, found {classes}",
@@ -296,7 +297,7 @@ def run_image_train(config: ImageTrainConfig) -> ImageTrainResult:
         f"from {val_from}; {channels} channel(s) at {config.size}x{config.size}")
     pool = list(config.auto_pool) if config.arch == "auto" else [config.arch]
     candidates: list[dict[str, Any]] = []
-    best: tuple[float, ImageClassifier] | None = None
+    best: tuple[float, ImageClassifier, dict[str, Any]] | None = None
     for arch in pool:
         t0 = time.perf_counter()
         log(f"fitting {arch} ({config.n_members} member(s), up to {config.max_epochs} epochs)")
@@ -309,10 +310,9 @@ def run_image_train(config: ImageTrainConfig) -> ImageTrainResult:
         log(f"  {arch}: validation ROC-AUC {auc:.4f}, accuracy {val_metrics['accuracy']:.4f} "
             f"({time.perf_counter() - t0:.0f} s)")
         if best is None or (np.isfinite(auc) and not auc <= best[0]):
-            best = (float(auc) if np.isfinite(auc) else -np.inf, model)
+            best = (float(auc) if np.isfinite(auc) else -np.inf, model, val_metrics)
     assert best is not None
-    model = best[1]
-    val_metrics = score_model(model, val_images, val_labels)
+    _, model, val_metrics = best  # the winner's validation metrics, computed once above
     metrics: dict[str, Any] = {
         "validation": val_metrics,
         "validation_note": "early stopping, the decision threshold and --arch auto used these "
@@ -390,9 +390,9 @@ def run_image_evaluate(config: ImageEvaluateConfig) -> dict[str, Any]:
     model = loaded.model
     assert isinstance(model, ImageClassifier)
     source = resolve_image_data(config.data, config.mirror)
-    part = config.part or ("test" if _has_part(source, "test") else "val")
+    part = config.part or ("test" if "test" in npz_parts(source) else "val")
     table = read_image_table(source, part=part, labelled=True, encoding=config.encoding)
-    classes = [str(c) for c in (model.classes or range(model.n_classes_))]
+    classes = model.class_names()
     images, labels = _labelled_images(table, classes, model.size, model.channels, config.quiet,
                                       "evaluation")  # fmt: skip
     probs, pred = model.predict_classes(images)

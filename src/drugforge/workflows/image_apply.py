@@ -35,7 +35,7 @@ from drugforge.imaging.classifier import ImageClassifier
 from drugforge.imaging.gradcam import grad_cam, overlay_png, overlay_png_bytes
 from drugforge.imaging.io import ImageReadError, read_image_bytes, read_image_table, to_model_input
 from drugforge.molecules.data.io import write_table
-from drugforge.workflows.image import load_image_model, resolve_image_data
+from drugforge.workflows.image import load_image_model, npz_parts, resolve_image_data
 
 __all__ = [
     "ImagePredictConfig",
@@ -76,10 +76,10 @@ class ImagePredictSummary:
 def _npz_part(path: Path, part: str | None) -> str:
     if part is not None or path.suffix.lower() != ".npz":
         return part or "train"
-    with np.load(path, allow_pickle=False) as npz:
-        for name in ("test", "val", "train"):
-            if f"{name}_images" in npz.files:
-                return name
+    parts = npz_parts(path)
+    for name in ("test", "val", "train"):
+        if name in parts:
+            return name
     raise InputError("no test_images, val_images or train_images in the .npz", path=path)
 
 
@@ -110,7 +110,7 @@ def _predict_chunk(model: ImageClassifier, classes: list[str], batch: np.ndarray
     if not ok:
         return out
     good = batch[ok]
-    member = model._member_probs(good)  # (k*views, b, C)
+    member = model.member_probs(good)  # (k*views, b, C)
     p = member.mean(axis=0)
     pred = model.decide(p)
     for row, j in enumerate(ok):
@@ -121,10 +121,6 @@ def _predict_chunk(model: ImageClassifier, classes: list[str], batch: np.ndarray
         out.cams = np.zeros((b, *batch.shape[2:]))
         out.cams[ok] = grad_cam(model.members_, model.normalize(good), pred)
     return out
-
-
-def _classes(model: ImageClassifier) -> list[str]:
-    return [str(c) for c in (model.classes or range(model.n_classes_))]
 
 
 def run_image_predict(config: ImagePredictConfig) -> ImagePredictSummary:
@@ -138,7 +134,7 @@ def run_image_predict(config: ImagePredictConfig) -> ImagePredictSummary:
     source = resolve_image_data(config.input, config.mirror)
     table = read_image_table(source, part=_npz_part(source, config.part), labelled=None,
                              encoding=config.encoding)  # fmt: skip
-    classes = _classes(model)
+    classes = model.class_names()
     n, k = len(table), len(classes)
     probs = np.full((n, k), np.nan)
     std = np.full(n, np.nan)
@@ -215,7 +211,7 @@ def run_image_predict_inline(config: ImagePredictInlineConfig) -> list[dict[str,
     loaded = load_image_model(config.model)
     model = loaded.model
     assert isinstance(model, ImageClassifier)
-    classes = _classes(model)
+    classes = model.class_names()
     names = config.names or [f"image-{i + 1}" for i in range(len(config.images))]
     rows: list[dict[str, Any]] = []
     for start in range(0, len(config.images), CHUNK):
